@@ -1,0 +1,60 @@
+"""The `lenet` command: one subcommand per step of the flow.
+
+Each subcommand lives in the module that does the work and exposes
+``add_arguments(parser)`` and ``run(args) -> int``. Only the chosen module is
+imported, so `lenet --help` is instant and a broken optional dependency of one
+step (pynq, say) never stops the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import LenetError
+
+COMMANDS = {
+    "train": ("lenet_pynq.train.trainer", "train the float LeNet-5 on MNIST"),
+    "test": ("lenet_pynq.train.evaluate", "evaluate a checkpoint (float or --int) on the test set"),
+    "infer": ("lenet_pynq.train.infer", "classify single test images, optionally dumping every layer"),
+    "quantize": ("lenet_pynq.train.quantize", "int8 post-training quantization: write the weights blob"),
+    "export": ("lenet_pynq.train.export", "write hardware test vectors (stream words, per-layer dumps)"),
+    "compare": ("lenet_pynq.train.compare", "name the first layer and element where two dumps differ"),
+    "bench": ("lenet_pynq.host.bench", "accuracy and throughput of a backend (board, model, RTL, C-sim, NumPy)"),
+}
+
+
+def _parser(command: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lenet", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"lenet-pynq {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in COMMANDS:
+        command = None
+    args = _parser(command).parse_args(argv)
+    if args.command is None:
+        _parser(None).print_help()
+        return 2
+    try:
+        return importlib.import_module(COMMANDS[args.command][0]).run(args) or 0
+    except LenetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

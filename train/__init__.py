@@ -1,0 +1,1 @@
+"""Training, quantization and the golden integer model (runs on a PC)."""
