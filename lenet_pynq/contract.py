@@ -145,6 +145,17 @@ def parse_trailer(word: int) -> tuple[int, int] | None:
     return (word >> TRAILER_ERROR_SHIFT) & 0xFF, word & TRAILER_COUNT_MASK
 
 
+# --- the IP in a block design ------------------------------------------------
+
+TOP_NAME = "lenet"  # HLS top function and RTL top module
+VLNV_HLS = "lenet-pynq.org:hls:lenet:1.0"  # export_design -format ip_catalog
+VLNV_RTL = "lenet-pynq.org:rtl:lenet:1.0"  # ipx::package_project of rtl/
+BD_IP_NAME = "lenet_0"  # instance names in vivado_tcl/, attributes of the Overlay
+BD_DMA_NAME = "axi_dma_0"
+CLOCK_MHZ = 100
+PART = "xc7z020clg400-1"
+BOARD_PART = "tul.com.tw:pynq-z2:part0:1.0"
+
 # --- error codes (contract section 6) ---------------------------------------
 
 ERR_OK = 0
