@@ -58,6 +58,8 @@ HEADER_WORDS = 4
 SHIFT_FIELD_BITS = 5
 SHIFT_FIELD_STRIDE = 8
 SHIFT_MASK = 0x1F1F1F1F  # word 3: any bit outside the four fields is an error
+CRC32_POLY = 0xEDB88320  # the CRC word: IEEE 802.3, reflected (zlib.crc32)
+CRC32_INIT = 0xFFFFFFFF  # its initial value and final XOR
 
 
 class Section(NamedTuple):
@@ -200,10 +202,15 @@ def _constants() -> list[tuple[str, int]]:
         "CMD_LOAD_WEIGHTS", "CMD_INFER",
         "REG_CTRL", "REG_GIE", "REG_IER", "REG_ISR", "REG_COMMAND", "REG_COUNT",
         "REG_STATUS", "REG_WEIGHTS_CRC", "REG_IMAGES_DONE", "ADDR_WIDTH",
-        "TRAILER_MARK",
+        "TRAILER_MARK", "CRC32_POLY", "CRC32_INIT",
     ]
     names += [n for n in globals() if n.startswith("ERR_")]
     out = [(n, globals()[n]) for n in names]
+    for layer in LAYERS:  # CONV1_OUT, CONV1_IN, CONV1_KERNEL, ..., FC3_IN
+        stem = layer.name.upper()
+        out += [(f"{stem}_OUT", layer.weight_shape[0]), (f"{stem}_IN", layer.weight_shape[1])]
+        if layer.kind == "conv":
+            out.append((f"{stem}_KERNEL", layer.weight_shape[2]))
     for sec in SECTIONS:
         stem = sec.name.replace(".", "_").upper()
         out.append((f"{stem}_OFFSET_WORDS", sec.offset // 4))
