@@ -202,7 +202,8 @@ def _constants() -> list[tuple[str, int]]:
         "CMD_LOAD_WEIGHTS", "CMD_INFER",
         "REG_CTRL", "REG_GIE", "REG_IER", "REG_ISR", "REG_COMMAND", "REG_COUNT",
         "REG_STATUS", "REG_WEIGHTS_CRC", "REG_IMAGES_DONE", "ADDR_WIDTH",
-        "TRAILER_MARK", "CRC32_POLY", "CRC32_INIT",
+        "TRAILER_MARK", "TRAILER_MARK_SHIFT", "TRAILER_ERROR_SHIFT", "TRAILER_COUNT_MASK",
+        "SHIFT_FIELD_BITS", "SHIFT_FIELD_STRIDE", "CRC32_POLY", "CRC32_INIT",
     ]
     names += [n for n in globals() if n.startswith("ERR_")]
     out = [(n, globals()[n]) for n in names]
