@@ -89,12 +89,16 @@ class QuantizedLeNet:
             _check_fracs(self.fracs, self.shifts)
 
     def activation_fracs(self) -> dict[str, int]:
-        """Frac of every activation of contract.ACTIVATIONS (for per-layer dumps)."""
+        """Frac of every activation of contract.ACTIVATIONS but ``input`` (for per-layer dumps).
+
+        ``input`` has none: the raw pixels are conv1's integer input at frac
+        0, but the float model's input is pixel / 255, not a power-of-two
+        scale of it, so no frac would make the two comparable.
+        """
         if self.fracs is None:
             raise LenetError("the fracs of this blob are unknown: load it together with its .json manifest")
         f = self.fracs
         return {
-            "input": f["conv1"].in_frac,
             "conv1": f["conv1"].out_frac,
             "pool1": f["conv1"].out_frac,
             "conv2": f["conv2"].out_frac,
