@@ -1,0 +1,74 @@
+"""The LeNet overlay off the board, on the Python device model.
+
+:func:`open_model_overlay` builds the whole stack the board has, with the
+hardware replaced below pynq: a generated .hwh, a
+:class:`~lenet_pynq.host.device_seam.SeamDevice` whose IP registers and
+streams are :class:`lenet_pynq.train.device_model.DeviceModel`, and the real
+``LeNetOverlay`` / ``LeNetIP`` / ``pynq.lib.dma.DMA`` on top.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..train.device_model import DeviceModel
+from .device_seam import SeamDevice
+from .seam_hwh import write_design
+
+
+class ModelStream:
+    """:class:`DeviceModel`'s streams as a DMA :class:`~lenet_pynq.host.dma_model.StreamEndpoint`.
+
+    Input packets wait here until the model runs a job (the IP holds
+    ``in_r_TREADY`` low while idle), then go in whole: a job consumes its
+    input up to TLAST whatever happens. Output is queued until the DMA's S2MM
+    takes it, one packet (up to TLAST) at a time.
+    """
+
+    def __init__(self, model: DeviceModel):
+        self.model = model
+        self._pending: list[np.ndarray] = []
+        self._words = np.zeros(0, np.uint32)
+        self._last = np.zeros(0, bool)
+
+    def _advance(self) -> None:
+        words = ()
+        if self._pending and self.model.busy:
+            words = self._pending.pop(0)
+        out, last = self.model.stream(words, with_last=True)
+        self._words = np.concatenate([self._words, out])
+        self._last = np.concatenate([self._last, last])
+
+    def send(self, words: np.ndarray) -> None:
+        self._pending.append(np.asarray(words, np.uint32))
+        self._advance()
+
+    def sent(self) -> bool:
+        self._advance()
+        return not self._pending
+
+    def receive(self) -> tuple[np.ndarray, bool]:
+        self._advance()
+        hits = np.flatnonzero(self._last)
+        n = int(hits[0]) + 1 if hits.size else self._words.size
+        words, self._words, self._last = self._words[:n], self._words[n:], self._last[n:]
+        return words, bool(hits.size)
+
+
+def model_seam(model: DeviceModel | None = None) -> SeamDevice:
+    """A seam device whose IP is ``model`` (a fresh :class:`DeviceModel` by default)."""
+    model = model or DeviceModel()
+    return SeamDevice(model, ModelStream(model), tag="lenet_model")
+
+
+def open_model_overlay(directory: str | Path | None = None, device: SeamDevice | None = None, **hwh):
+    """``LeNetOverlay`` on the device model: write the .hwh to ``directory`` (a temporary one by
+    default) and load it on ``device`` (default :func:`model_seam`). ``hwh`` overrides design parameters."""
+    from ..overlay.lenet_overlay import LeNetOverlay
+
+    directory = directory or tempfile.mkdtemp(prefix="lenet_seam_")
+    bit = write_design(directory, **hwh)
+    return LeNetOverlay(bit, download=False, device=device or model_seam())

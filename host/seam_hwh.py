@@ -1,0 +1,176 @@
+"""A minimal .hwh (and stand-in .bit) of our block design, for the off-board seam.
+
+pynq's ``Overlay`` reads everything it knows about a design from the .hwh
+beside the .bit: the IP instances, their VLNV (which picks the driver),
+their base addresses and their parameters (which the DMA driver and ours
+check). Off the board there is no Vivado output, so this module writes the
+smallest .hwh that pynq 3.1's parser (pynqmetadata's ``HwhFrontend`` +
+``RuntimeMetadataParser``) turns into the same ``ip_dict`` entries as the
+real one: the PS7 with FCLK0 at 100 MHz, ``axi_dma_0`` in simple mode with
+``c_sg_length_width`` 26, and ``lenet_0`` with the register map of
+docs/contract.md section 3.
+
+Parameters can be overridden to build *wrong* designs, so tests can check
+that the driver refuses them before touching the hardware.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from .. import contract as C
+from . import axi_dma
+
+PS_NAME = "processing_system7_0"
+IP_BASE = 0x43C0_0000  # where Vivado's address editor puts the first GP0 peripheral
+DMA_BASE = 0x4040_0000  # and an AXI DMA
+SEGMENT = 0x1_0000  # 64 KiB address segments, Vivado's default
+
+DMA_PARAMETERS = {
+    "c_include_sg": "0",
+    "c_sg_length_width": "26",
+    "c_micro_dma": "0",
+    "c_include_mm2s": "1",
+    "c_include_s2mm": "1",
+    "c_m_axi_mm2s_data_width": "32",
+    "c_m_axis_mm2s_tdata_width": "32",
+    "c_m_axi_s2mm_data_width": "32",
+    "c_s_axis_s2mm_tdata_width": "32",
+    "c_include_mm2s_dre": "0",
+    "c_include_s2mm_dre": "0",
+    "c_mm2s_burst_size": "16",
+    "c_s2mm_burst_size": "16",
+    "c_addr_width": "32",
+}
+
+IP_PARAMETERS = {
+    "C_S_AXI_CONTROL_ADDR_WIDTH": str(C.ADDR_WIDTH),
+    "C_S_AXI_CONTROL_DATA_WIDTH": "32",
+}
+
+# Register name, offset, access, description: contract section 3
+REGISTERS = (
+    ("CTRL", C.REG_CTRL, "read-write", "ap_start/ap_done/ap_idle/ap_ready"),
+    ("GIER", C.REG_GIE, "read-write", "global interrupt enable"),
+    ("IP_IER", C.REG_IER, "read-write", "interrupt enable"),
+    ("IP_ISR", C.REG_ISR, "read-write", "interrupt status (toggle on write)"),
+    ("command", C.REG_COMMAND, "write-only", "the job: LOAD_WEIGHTS or INFER"),
+    ("count", C.REG_COUNT, "write-only", "INFER: images in the job"),
+    ("status", C.REG_STATUS, "read-only", "error code of the last job"),
+    ("weights_crc", C.REG_WEIGHTS_CRC, "read-only", "CRC word of the loaded weights"),
+    ("images_done", C.REG_IMAGES_DONE, "read-only", "images classified by the last job"),
+)
+
+
+def _parameters(params: dict[str, str]) -> str:
+    rows = "\n".join(f"        <PARAMETER NAME={quoteattr(k)} VALUE={quoteattr(str(v))}/>" for k, v in params.items())
+    return f"      <PARAMETERS>\n{rows}\n      </PARAMETERS>"
+
+
+def _memrange(master: str, instance: str, slave: str, base: int, memtype: str, block: str) -> str:
+    return (f'        <MEMRANGE ADDRESSBLOCK="{block}" BASENAME="C_BASEADDR" BASEVALUE="{base:#010x}" '
+            f'HIGHNAME="C_HIGHADDR" HIGHVALUE="{base + SEGMENT - 1:#010x}" INSTANCE="{instance}" '
+            f'IS_DATA="TRUE" IS_INSTRUCTION="TRUE" MASTERBUSINTERFACE="{master}" MEMTYPE="{memtype}" '
+            f'SLAVEBUSINTERFACE="{slave}"/>')
+
+
+def _bus(name: str, kind: str, vlnv_name: str) -> str:
+    return f'        <BUSINTERFACE NAME="{name}" TYPE="{kind}" VLNV="xilinx.com:interface:{vlnv_name}:1.0"/>'
+
+
+def _registers() -> str:
+    out = []
+    for name, offset, access, text in REGISTERS:
+        out.append(
+            f'            <REGISTER NAME="{name}">\n'
+            f'              <PROPERTY NAME="DESCRIPTION" VALUE={quoteattr(text)}/>\n'
+            f'              <PROPERTY NAME="ADDRESS_OFFSET" VALUE="{offset:#x}"/>\n'
+            f'              <PROPERTY NAME="SIZE" VALUE="32"/>\n'
+            f'              <PROPERTY NAME="ACCESS" VALUE="{access}"/>\n'
+            f'              <PROPERTY NAME="IS_ENABLED" VALUE="true"/>\n'
+            f'            </REGISTER>')
+    return "\n".join(out)
+
+
+def hwh_text(ip_vlnv: str = C.VLNV_HLS, dma: dict[str, str] | None = None,
+             ip: dict[str, str] | None = None, name: str = "lenet") -> str:
+    """The .hwh of our block design; ``dma``/``ip`` override parameters of the two cores."""
+    dma_params = {**DMA_PARAMETERS, **(dma or {})}
+    ip_params = {**IP_PARAMETERS, **(ip or {})}
+    ps_params = {}
+    for clk in range(4):  # the parser asks about all four PL clocks; only FCLK0 is used
+        ps_params.update({
+            f"PCW_FPGA_FCLK{clk}_ENABLE": "1" if clk == 0 else "0",
+            f"PCW_FCLK{clk}_PERIPHERAL_CLKSRC": "IO PLL",
+            f"PCW_FCLK{clk}_PERIPHERAL_DIVISOR0": "5" if clk == 0 else "1",
+            f"PCW_FCLK{clk}_PERIPHERAL_DIVISOR1": "2" if clk == 0 else "1",
+            f"PCW_FPGA{clk}_PERIPHERAL_FREQMHZ": str(C.CLOCK_MHZ) if clk == 0 else "0",
+        })
+    vendor, library, ipname, version = ip_vlnv.split(":")
+    return f"""<?xml version="1.0" encoding="UTF-8" standalone="no" ?>
+<EDKSYSTEM EDWVERSION="1.2" TIMESTAMP="generated by lenet_pynq.host.seam_hwh" VIVADOVERSION="2024.1">
+  <SYSTEMINFO ARCH="zynq" DEVICE="7z020" NAME="{name}" PACKAGE="clg400" SPEEDGRADE="-1"/>
+  <EXTERNALPORTS/>
+  <EXTERNALINTERFACES/>
+  <MODULES>
+    <MODULE FULLNAME="/{PS_NAME}" INSTANCE="{PS_NAME}" IPTYPE="PERIPHERAL" IS_PL="FALSE" MODTYPE="processing_system7" VLNV="xilinx.com:ip:processing_system7:5.5">
+{_parameters(ps_params)}
+      <BUSINTERFACES>
+{_bus("M_AXI_GP0", "MASTER", "aximm")}
+{_bus("S_AXI_HP0", "SLAVE", "aximm")}
+      </BUSINTERFACES>
+      <MEMORYMAP>
+{_memrange("M_AXI_GP0", C.BD_DMA_NAME, "S_AXI_LITE", DMA_BASE, "REGISTER", "Reg")}
+{_memrange("M_AXI_GP0", C.BD_IP_NAME, "s_axi_control", IP_BASE, "REGISTER", "Reg")}
+      </MEMORYMAP>
+    </MODULE>
+    <MODULE FULLNAME="/{C.BD_DMA_NAME}" HWVERSION="7.1" INSTANCE="{C.BD_DMA_NAME}" IPTYPE="PERIPHERAL" MODCLASS="PERIPHERAL" MODTYPE="axi_dma" VLNV="{axi_dma.VLNV}">
+{_parameters(dma_params)}
+      <ADDRESSBLOCKS>
+        <ADDRESSBLOCK ACCESS="read-write" INTERFACE="S_AXI_LITE" NAME="Reg" RANGE="{SEGMENT}" USAGE="register"/>
+      </ADDRESSBLOCKS>
+      <BUSINTERFACES>
+{_bus("S_AXI_LITE", "SLAVE", "aximm")}
+{_bus("M_AXI_MM2S", "MASTER", "aximm")}
+{_bus("M_AXI_S2MM", "MASTER", "aximm")}
+{_bus("M_AXIS_MM2S", "INITIATOR", "axis")}
+{_bus("S_AXIS_S2MM", "TARGET", "axis")}
+      </BUSINTERFACES>
+      <MEMORYMAP>
+        <MEMRANGE ADDRESSBLOCK="HP0_DDR_LOWOCM" BASENAME="C_BASEADDR" BASEVALUE="0x00000000" HIGHNAME="C_HIGHADDR" HIGHVALUE="0x1FFFFFFF" INSTANCE="{PS_NAME}" IS_DATA="TRUE" IS_INSTRUCTION="TRUE" MASTERBUSINTERFACE="M_AXI_MM2S" MEMTYPE="MEMORY" SLAVEBUSINTERFACE="S_AXI_HP0"/>
+        <MEMRANGE ADDRESSBLOCK="HP0_DDR_LOWOCM" BASENAME="C_BASEADDR" BASEVALUE="0x00000000" HIGHNAME="C_HIGHADDR" HIGHVALUE="0x1FFFFFFF" INSTANCE="{PS_NAME}" IS_DATA="TRUE" IS_INSTRUCTION="TRUE" MASTERBUSINTERFACE="M_AXI_S2MM" MEMTYPE="MEMORY" SLAVEBUSINTERFACE="S_AXI_HP0"/>
+      </MEMORYMAP>
+    </MODULE>
+    <MODULE FULLNAME="/{C.BD_IP_NAME}" HWVERSION="{version}" INSTANCE="{C.BD_IP_NAME}" IPTYPE="PERIPHERAL" MODCLASS="PERIPHERAL" MODTYPE="{ipname}" VLNV="{ip_vlnv}">
+{_parameters(ip_params)}
+      <ADDRESSBLOCKS>
+        <ADDRESSBLOCK ACCESS="read-write" INTERFACE="s_axi_control" NAME="Reg" RANGE="{SEGMENT}" USAGE="register">
+          <REGISTERS>
+{_registers()}
+          </REGISTERS>
+        </ADDRESSBLOCK>
+      </ADDRESSBLOCKS>
+      <BUSINTERFACES>
+{_bus("s_axi_control", "SLAVE", "aximm")}
+{_bus("in_r", "TARGET", "axis")}
+{_bus("out_r", "INITIATOR", "axis")}
+      </BUSINTERFACES>
+    </MODULE>
+  </MODULES>
+</EDKSYSTEM>
+"""
+
+
+def write_design(directory: str | Path, name: str = "lenet", **overrides) -> Path:
+    """Write ``<name>.hwh`` and a stand-in ``<name>.bit`` to ``directory``; return the .bit path.
+
+    The .bit only has to exist (pynq resolves the overlay by it); the seam
+    never downloads it. ``overrides`` go to :func:`hwh_text`.
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{name}.hwh").write_text(hwh_text(name=name, **overrides), encoding="utf-8")
+    bit = d / f"{name}.bit"
+    bit.write_bytes(b"lenet-pynq seam: not a bitstream; the off-board device never downloads it\n")
+    return bit

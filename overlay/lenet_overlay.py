@@ -1,0 +1,58 @@
+"""The LeNet overlay: ``lenet.bit`` + ``lenet.hwh`` with the driver attached.
+
+``LeNetOverlay()`` loads the bitstream installed beside this module (where
+``make bitstream`` puts it and ``pip install .`` packages it) and exposes
+``lenet`` (the :class:`~lenet_pynq.host.driver.LeNetIP` of ``lenet_0``, with
+the DMA ``axi_dma_0`` attached). The design read from the .hwh is checked
+before the bitstream is downloaded, so a mismatched .hwh never touches the
+board.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pynq import Overlay
+
+from .. import contract as C
+from ..errors import LenetError
+from ..host.driver import LeNetIP, check_design
+
+BITFILE = Path(__file__).resolve().parent / "lenet.bit"
+
+
+class LeNetOverlay(Overlay):
+    """The LeNet-5 accelerator overlay for the PYNQ-Z2.
+
+    Parameters
+    ----------
+    bitfile : str or Path, optional
+        The .bit to load (its .hwh must sit beside it with the same base
+        name); default ``lenet.bit`` in this package.
+    download : bool
+        Program the PL (default). The off-board seam passes False.
+    device : pynq.Device, optional
+        Where to load it; default the board (``pynq.Device.active_device``).
+    **kwargs
+        Passed to ``pynq.Overlay``.
+
+    Attributes
+    ----------
+    lenet : LeNetIP
+        The driver of ``lenet_0``, ready for ``load_weights`` and ``classify``.
+    """
+
+    def __init__(self, bitfile: str | Path | None = None, download: bool = True, device=None, **kwargs):
+        bit = Path(bitfile) if bitfile is not None else BITFILE
+        hwh = bit.with_suffix(".hwh")
+        if not bit.is_file() or not hwh.is_file():
+            missing = " and ".join(str(p) for p in (bit, hwh) if not p.is_file())
+            raise LenetError(
+                f"{missing} not found: build the overlay with `make bitstream` (Vivado 2024.1) and copy "
+                "lenet.bit and lenet.hwh together into overlay/ (same base name), then `pip install .`")
+        super().__init__(str(bit), download=False, device=device, **kwargs)
+        check_design(self.ip_dict)
+        if download:
+            self.download()
+        self.lenet: LeNetIP = getattr(self, C.BD_IP_NAME)
+        self.lenet.attach_dma(getattr(self, C.BD_DMA_NAME))
