@@ -22,7 +22,7 @@ setup(
         "lenet_pynq.host": "host",
         "lenet_pynq.overlay": "overlay",
     },
-    package_data={"lenet_pynq.overlay": ["*.ipynb", "*.bit", "*.hwh"]},
+    package_data={"lenet_pynq.overlay": ["*.ipynb", "*.bit", "*.hwh", "*.bin", "*.json"]},
     install_requires=["numpy>=1.21", "tqdm>=4.60"],
     extras_require={
         # Everything the test suite needs on a PC. pynq 3.1.2 pins numpy<2 and
@@ -45,5 +45,10 @@ setup(
     },
     entry_points={
         "console_scripts": ["lenet=lenet_pynq.cli:main"],
+        # On the board: `pynq get-notebooks lenet` copies the notebook (and the
+        # overlay files beside it) out of lenet_pynq/overlay, and
+        # Overlay("lenet.bit") finds the bitstream there by name.
+        "pynq.notebooks": ["lenet = lenet_pynq.overlay"],
+        "pynq.overlays": ["lenet = lenet_pynq.overlay"],
     },
 )
