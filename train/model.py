@@ -1,0 +1,134 @@
+"""The float LeNet-5 of docs/contract.md section 1, and its preprocessing.
+
+``preprocess`` is the one definition of the float model's input: raw IDX
+pixels divided by 255 and zero-padded to 32x32. Training, evaluation,
+inference, calibration and the per-layer dumps all call it.
+
+The weights are created (He initialisation) when the model is constructed
+and only ever replaced by ``load_params``: a forward pass never initialises
+anything, so loaded weights cannot be overwritten behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import contract
+from . import layers
+
+DTYPE = np.float32
+PARAM_NAMES = tuple(s.name for s in contract.SECTIONS)
+PARAM_SHAPES = {s.name: s.shape for s in contract.SECTIONS}
+_POOL2_FEATURES = int(np.prod(contract.ACTIVATIONS[4][1]))  # fc1's input: 16*5*5
+
+
+def preprocess(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) or (N, 784) -> float32 (N, 1, 32, 32) in [0, 1]."""
+    images = np.asarray(images)
+    side, pad = contract.IMAGE_SIDE, contract.PAD
+    if images.ndim == 2 and images.shape[1] == contract.IMAGE_BYTES:
+        images = images.reshape(-1, side, side)
+    if images.ndim != 3 or images.shape[1:] != (side, side):
+        raise ValueError(f"expected images of shape (N, {side}, {side}) or (N, {side * side}), got {images.shape}")
+    x = np.zeros((images.shape[0], 1, contract.PADDED_SIDE, contract.PADDED_SIDE), dtype=DTYPE)
+    np.divide(images, DTYPE(255), out=x[:, 0, pad:pad + side, pad:pad + side], dtype=DTYPE)
+    return x
+
+
+def he_init(seed: int = 0) -> dict[str, np.ndarray]:
+    """He (Kaiming normal) weights, std sqrt(2 / fan_in); zero biases."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for name in PARAM_NAMES:
+        shape = PARAM_SHAPES[name]
+        if name.endswith(".w"):
+            fan_in = int(np.prod(shape[1:]))
+            params[name] = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(DTYPE)
+        else:
+            params[name] = np.zeros(shape, dtype=DTYPE)
+    return params
+
+
+class LeNet5:
+    """LeNet-5: conv1-ReLU-pool1-conv2-ReLU-pool2-fc1-ReLU-fc2-ReLU-fc3.
+
+    ``params`` maps the contract's section names (``conv1.w`` ...) to arrays
+    of exactly the contract's shapes.
+    """
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+        self.params = he_init(seed)
+        self._cache = None
+
+    def __repr__(self) -> str:
+        n = sum(p.size for p in self.params.values())
+        return f"LeNet5(seed={self.seed}, params={n:,} {next(iter(self.params.values())).dtype})"
+
+    def load_params(self, params: dict[str, np.ndarray]) -> None:
+        """Replace every parameter; names and shapes must be the contract's."""
+        if set(params) != set(PARAM_NAMES):
+            raise ValueError(f"parameters {sorted(params)} are not the contract's {list(PARAM_NAMES)}")
+        for name in PARAM_NAMES:
+            if tuple(params[name].shape) != PARAM_SHAPES[name]:
+                raise ValueError(f"{name}: shape {params[name].shape}, expected {PARAM_SHAPES[name]}")
+        self.params = {name: np.array(params[name]) for name in PARAM_NAMES}
+
+    def forward(self, x: np.ndarray, trace: dict | None = None) -> np.ndarray:
+        """Logits (N, 10) of preprocessed images ``x`` (N, 1, 32, 32).
+
+        If ``trace`` is a dict it receives every activation of
+        contract.ACTIVATIONS, batch-major (N, ...), conv layers after ReLU.
+        The state needed by ``backward`` is kept for the last call.
+        """
+        p = self.params
+        cache = {}
+        # Channel-major from here on; for one input channel this is a view.
+        h = x.transpose(1, 0, 2, 3)
+        # ReLU commutes with max-pool, so it runs on the 4x smaller pooled maps.
+        z1, cache["conv1"] = layers.conv_forward(h, p["conv1.w"], p["conv1.b"])
+        h, cache["pool1"] = layers.maxpool_forward(z1)
+        pool1, cache["relu1"] = layers.relu_forward(h)
+        z2, cache["conv2"] = layers.conv_forward(pool1, p["conv2.w"], p["conv2.b"])
+        h, cache["pool2"] = layers.maxpool_forward(z2)
+        pool2, cache["relu2"] = layers.relu_forward(h)
+        n = x.shape[0]
+        flat = pool2.transpose(1, 0, 2, 3).reshape(n, _POOL2_FEATURES)  # i = c*25 + y*5 + x
+        h, cache["fc1"] = layers.linear_forward(flat, p["fc1.w"], p["fc1.b"])
+        fc1, cache["relu3"] = layers.relu_forward(h)
+        h, cache["fc2"] = layers.linear_forward(fc1, p["fc2.w"], p["fc2.b"])
+        fc2, cache["relu4"] = layers.relu_forward(h)
+        logits, cache["fc3"] = layers.linear_forward(fc2, p["fc3.w"], p["fc3.b"])
+        self._cache = cache
+        if trace is not None:
+            batch_major = lambda a: np.ascontiguousarray(a.transpose(1, 0, 2, 3))  # noqa: E731
+            trace.update({
+                "input": np.ascontiguousarray(x),
+                "conv1": batch_major(np.maximum(z1, 0)),
+                "pool1": batch_major(pool1),
+                "conv2": batch_major(np.maximum(z2, 0)),
+                "pool2": batch_major(pool2),
+                "fc1": fc1, "fc2": fc2, "fc3": logits,
+            })
+        return logits
+
+    def backward(self, dlogits: np.ndarray) -> dict[str, np.ndarray]:
+        """Gradients of every parameter, given d(loss)/d(logits) of the last forward."""
+        if self._cache is None:
+            raise RuntimeError("backward() needs a forward() first")
+        c = self._cache
+        g = {}
+        d, g["fc3.w"], g["fc3.b"] = layers.linear_backward(dlogits, c["fc3"])
+        d = layers.relu_backward(d, c["relu4"])
+        d, g["fc2.w"], g["fc2.b"] = layers.linear_backward(d, c["fc2"])
+        d = layers.relu_backward(d, c["relu3"])
+        d, g["fc1.w"], g["fc1.b"] = layers.linear_backward(d, c["fc1"])
+        n = dlogits.shape[0]
+        d = d.reshape((n,) + contract.ACTIVATIONS[4][1]).transpose(1, 0, 2, 3)
+        d = layers.relu_backward(d, c["relu2"])
+        d = layers.maxpool_backward(d, c["pool2"])
+        d, g["conv2.w"], g["conv2.b"] = layers.conv_backward(d, c["conv2"])
+        d = layers.relu_backward(d, c["relu1"])
+        d = layers.maxpool_backward(d, c["pool1"])
+        _, g["conv1.w"], g["conv1.b"] = layers.conv_backward(d, c["conv1"], need_dx=False)
+        return g

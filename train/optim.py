@@ -1,0 +1,65 @@
+"""Optimizers and the learning-rate schedule, updating parameters in place.
+
+SGD with momentum and a cosine schedule is the default: measured here (see
+DESIGN.md) it is the recipe that settles above 99.0% within 5 epochs, while
+Adam or a constant rate swing by a few tenths of a point between epochs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
+    """base_lr * (1 + cos(pi * step / total_steps)) / 2: from base_lr down to 0."""
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+
+
+class SGD:
+    """SGD with (heavy-ball) momentum: v = m*v + g; p -= lr*v."""
+
+    def __init__(self, params: dict[str, np.ndarray], momentum: float = 0.9):
+        self.params = params
+        self.momentum = momentum
+        self.velocity = {k: np.zeros_like(p) for k, p in params.items()}
+
+    def __repr__(self) -> str:
+        return f"SGD(momentum={self.momentum})"
+
+    def step(self, grads: dict[str, np.ndarray], lr: float) -> None:
+        for k, p in self.params.items():
+            v = self.velocity[k]
+            v *= self.momentum
+            v += grads[k]
+            p -= p.dtype.type(lr) * v
+
+
+class Adam:
+    """Adam (Kingma & Ba) with bias correction."""
+
+    def __init__(self, params: dict[str, np.ndarray], beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        self.params = params
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = {k: np.zeros_like(p) for k, p in params.items()}
+        self.v = {k: np.zeros_like(p) for k, p in params.items()}
+        self.t = 0
+
+    def __repr__(self) -> str:
+        return f"Adam(beta1={self.beta1}, beta2={self.beta2}, eps={self.eps})"
+
+    def step(self, grads: dict[str, np.ndarray], lr: float) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        scale = lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        for k, p in self.params.items():
+            g, m, v = grads[k], self.m[k], self.v[k]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            p -= p.dtype.type(scale) * m / (np.sqrt(v) + p.dtype.type(self.eps))
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
