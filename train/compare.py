@@ -9,7 +9,9 @@ with both values.
 Integer vs integer layers at the same frac are compared exactly (``--atol``
 0 by default). When either side is float32, integers are put at scale
 (``value * 2**-frac``) and compared in real units against ``--atol``
-(default: ``--lsb`` units of the integer layer's last place); an integer
+(default: ``--range-tol`` times the float layer's largest |value|, since
+quantization errors grow along the network and one last place of fc3's
+fine-grained logits means nothing); an integer
 layer without a frac (the raw input pixels, which the float model sees
 divided by 255, not a power of two) is then skipped and said so.
 
@@ -30,6 +32,7 @@ from ..errors import LenetError
 from . import dumps
 
 ORDER = [name for name, _ in C.ACTIVATIONS] + ["class"]
+DEFAULT_RANGE_TOL = 0.05
 
 
 @dataclass
@@ -47,7 +50,10 @@ class LayerResult:
     b: float | None = None
 
     def line(self) -> str:
-        verdict = "same" if self.count == 0 else f"{self.count:,} of {self.size:,} differ"
+        if self.count:
+            verdict = f"{self.count:,} of {self.size:,} differ"
+        else:
+            verdict = "same" if self.max_diff == 0 else "within tolerance"
         return (f"  {self.name:<6} {verdict:<26} max |A-B| {_fmt(self.max_diff)} ({self.units}, "
                 f"tolerance {_fmt(self.tolerance)})")
 
@@ -62,7 +68,7 @@ def _values(a: np.ndarray, frac: int | None) -> np.ndarray:
 
 
 def compare_layer(name: str, a: np.ndarray, b: np.ndarray, frac_a: int | None, frac_b: int | None,
-                  atol: float | None, lsb: float) -> LayerResult | None:
+                  atol: float | None, range_tol: float) -> LayerResult | None:
     """Compare one layer; None when it cannot be put on a common scale (reason: float vs frac-less integer)."""
     if a.shape != b.shape:
         raise LenetError(f"layer {name}: shape {list(a.shape)} in A but {list(b.shape)} in B; "
@@ -80,8 +86,8 @@ def compare_layer(name: str, a: np.ndarray, b: np.ndarray, frac_a: int | None, f
         diff = np.abs(va - vb)
         if atol is not None:
             tol = atol
-        elif a_int != b_int:  # float vs integer: a few of the integer's last places
-            tol = lsb * 2.0 ** -(frac_a if a_int else frac_b)
+        elif a_int != b_int:  # float vs integer: a fraction of the float layer's range
+            tol = range_tol * float(np.abs(vb if a_int else va).max(initial=0))
         else:
             tol = 0.0
         units = "real"
@@ -94,8 +100,8 @@ def compare_layer(name: str, a: np.ndarray, b: np.ndarray, frac_a: int | None, f
     return result
 
 
-def compare_dirs(dir_a: str | Path, dir_b: str | Path, atol: float | None = None, lsb: float = 2.0,
-                 ) -> tuple[list[LayerResult], list[str]]:
+def compare_dirs(dir_a: str | Path, dir_b: str | Path, atol: float | None = None,
+                 range_tol: float = DEFAULT_RANGE_TOL) -> tuple[list[LayerResult], list[str]]:
     """(results of the compared layers in network order, notes on layers not compared)."""
     layers_a, fracs_a, _ = dumps.read(dir_a)
     layers_b, fracs_b, _ = dumps.read(dir_b)
@@ -109,7 +115,7 @@ def compare_dirs(dir_a: str | Path, dir_b: str | Path, atol: float | None = None
              for n in [n for n in ORDER if n in only] + sorted(only - set(ORDER))]
     results = []
     for name in common:
-        r = compare_layer(name, layers_a[name], layers_b[name], fracs_a.get(name), fracs_b.get(name), atol, lsb)
+        r = compare_layer(name, layers_a[name], layers_b[name], fracs_a.get(name), fracs_b.get(name), atol, range_tol)
         if r is None:
             notes.append(f"{name}: not compared (integer without a frac against float)")
         else:
@@ -122,13 +128,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("b", metavar="B", help="the other dump directory")
     p.add_argument("--atol", type=float, default=None,
                    help="tolerance in real units (value * 2^-frac); default 0 between integer dumps")
-    p.add_argument("--lsb", type=float, default=2.0,
-                   help="float vs integer without --atol: tolerance in units of the integer layer's "
-                        "last place (default 2)")
+    p.add_argument("--range-tol", type=float, default=DEFAULT_RANGE_TOL,
+                   help="float vs integer without --atol: tolerance as a fraction of the float layer's "
+                        f"largest |value| (default {DEFAULT_RANGE_TOL})")
 
 
 def run(args: argparse.Namespace) -> int:
-    results, notes = compare_dirs(args.a, args.b, args.atol, args.lsb)
+    results, notes = compare_dirs(args.a, args.b, args.atol, args.range_tol)
     print(f"A: {args.a}\nB: {args.b}")
     for r in results:
         print(r.line())
