@@ -101,7 +101,7 @@ class LeNet5:
         logits, cache["fc3"] = layers.linear_forward(fc2, p["fc3.w"], p["fc3.b"])
         self._cache = cache
         if trace is not None:
-            batch_major = lambda a: np.ascontiguousarray(a.transpose(1, 0, 2, 3))  # noqa: E731
+            batch_major = lambda a: np.ascontiguousarray(a.transpose(1, 0, 2, 3))
             trace.update({
                 "input": np.ascontiguousarray(x),
                 "conv1": batch_major(np.maximum(z1, 0)),
