@@ -59,5 +59,64 @@ train: $(STAMP)
 bench-train: $(STAMP)
 	$(PY) -m lenet_pynq.train.bench_train --batch-size 64
 
+# --- bitstream (Vivado 2024.1) -------------------------------------------------
+# make bitstream [IP=hls|rtl]: PS7 + AXI DMA + the LeNet IP -> overlay/lenet.bit
+# and overlay/lenet.hwh. IP=hls uses `make hls`'s IP repository, IP=rtl packages
+# rtl/ first. Rebuilds only when the Tcl, the contract, the IP or IP= changed.
+
+# Only `make bitstream IP=...` chooses the IP: an IP variable inherited from the
+# shell environment (an address, say) must not.
+ifneq ($(origin IP),command line)
+IP := hls
+endif
+VIVADO := vivado -mode batch -nojournal -notrace
+VIVADO_JOBS ?= 2
+VIVADO_BUILD := build/vivado
+VIVADO_CONTRACT := $(VIVADO_BUILD)/lenet_contract.tcl
+VIVADO_REPORTS := reports/vivado/$(IP)
+HLS_IP_REPO := build/ip/hls
+RTL_IP_REPO := build/ip/rtl
+OVERLAY := overlay/lenet
+CONTRACT_TCL_DEPS := vivado_tcl/write_contract_tcl.py lenet_pynq/contract.py
+IP_REPO_hls := $(HLS_IP_REPO)
+IP_REPO_rtl := $(RTL_IP_REPO)
+IP_FILES_hls := $(shell find $(HLS_IP_REPO) -type f 2>/dev/null)
+IP_FILES_rtl := $(RTL_IP_REPO)/component.xml
+# Which IP the overlay in overlay/ was built around (written after a good build).
+# The .bit stands for the pair: a missing .hwh or another IP forces a rebuild.
+OVERLAY_IP_STAMP := $(VIVADO_BUILD)/overlay-ip
+ifneq ($(IP)$(OVERLAY).hwh,$(shell cat $(OVERLAY_IP_STAMP) 2>/dev/null)$(wildcard $(OVERLAY).hwh))
+OVERLAY_OUT_OF_DATE := FORCE
+endif
+
+bitstream: $(OVERLAY).bit
+
+$(OVERLAY).bit: $(wildcard vivado_tcl/*.tcl) $(CONTRACT_TCL_DEPS) $(IP_FILES_$(IP)) \
+                $(OVERLAY_OUT_OF_DATE)
+	@case "$(IP)" in hls|rtl) ;; *) echo "error: IP=$(IP): use IP=hls or IP=rtl" >&2; exit 1 ;; esac
+	@vivado_tcl/check_tools.sh vivado
+	@test -d $(IP_REPO_$(IP)) || { echo "error: no HLS IP in $(HLS_IP_REPO)/: run \`make hls\`" \
+	  "first (Vitis HLS 2024.1), or build around the Verilog twin with \`make bitstream IP=rtl\`" >&2; exit 1; }
+	$(PYTHON) vivado_tcl/write_contract_tcl.py $(VIVADO_CONTRACT)
+	mkdir -p $(VIVADO_BUILD)/$(IP)
+	cd $(VIVADO_BUILD)/$(IP) && $(VIVADO) -log bitstream.log \
+	  -source $(CURDIR)/vivado_tcl/build_bitstream.tcl -tclargs \
+	  -contract $(CURDIR)/$(VIVADO_CONTRACT) -ip $(IP) -ip_repo $(CURDIR)/$(IP_REPO_$(IP)) \
+	  -build_dir $(CURDIR)/$(VIVADO_BUILD)/$(IP)/project -reports_dir $(CURDIR)/$(VIVADO_REPORTS) \
+	  -overlay $(CURDIR)/$(OVERLAY) -jobs $(VIVADO_JOBS)
+	echo $(IP) > $(OVERLAY_IP_STAMP)
+
+$(RTL_IP_REPO)/component.xml: $(wildcard rtl/*.v) rtl/lenet_contract.vh vivado_tcl/package_rtl_ip.tcl \
+                              vivado_tcl/args.tcl vivado_tcl/project.tcl $(CONTRACT_TCL_DEPS)
+	@vivado_tcl/check_tools.sh vivado
+	$(PYTHON) vivado_tcl/write_contract_tcl.py $(VIVADO_CONTRACT)
+	mkdir -p $(VIVADO_BUILD)/package_rtl
+	cd $(VIVADO_BUILD)/package_rtl && $(VIVADO) -log package_rtl.log \
+	  -source $(CURDIR)/vivado_tcl/package_rtl_ip.tcl -tclargs \
+	  -contract $(CURDIR)/$(VIVADO_CONTRACT) -rtl_dir $(CURDIR)/rtl \
+	  -build_dir $(CURDIR)/$(VIVADO_BUILD)/package_rtl/project -ip_dir $(CURDIR)/$(RTL_IP_REPO)
+
+FORCE:
+
 clean:
 	rm -rf build results logs reports sim_build
