@@ -75,3 +75,15 @@ def test_rejects_a_bad_percentile(quantized):
     net, *_ = quantized
     with pytest.raises(LenetError, match="percentile"):
         quantize.quantize(net.params, np.zeros((1, 28, 28), np.uint8), percentile=0)
+
+
+def test_lenet_test_int_uses_the_golden_model_in_real_units(tmp_path):
+    from lenet_pynq.train import blob, evaluate
+
+    q = blob.random_model(1)
+    path, _ = blob.save(q, tmp_path / "m_int8.bin")
+    images = np.random.default_rng(2).integers(0, 256, (3, 28, 28)).astype(np.uint8)
+    args = type("Args", (), {"int": "", "weights_dir": str(tmp_path), "model_name": "m"})()
+    logits_fn, source = evaluate.model_logits(args)
+    assert str(path) in source
+    np.testing.assert_array_equal(logits_fn(images), golden.run(q, images) * 2.0 ** -q.fracs["fc3"].out_frac)

@@ -10,15 +10,15 @@ the confidence statistics, the predictions file and ``--json``, is shared.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
 
 from .. import contract
-from . import checkpoint, mnist
+from . import blob, checkpoint, golden, mnist
 from .model import LeNet5, preprocess
 from .runlog import FILE_ONLY, open_log
 
@@ -34,6 +34,13 @@ def float_logits(params: dict[str, np.ndarray]) -> LogitsFn:
     net = LeNet5()
     net.load_params(params)
     return lambda images: net.forward(preprocess(images))
+
+
+def int_logits(path_bin: str | Path) -> LogitsFn:
+    """The logits function of the golden integer model with the blob at ``path_bin``, in real units."""
+    q = blob.load(path_bin)
+    scale = 2.0 ** -q.fracs["fc3"].out_frac  # real logits, so the confidences mean what the float ones do
+    return lambda images: golden.run(q, images) * scale
 
 
 @dataclass
@@ -125,6 +132,9 @@ def add_arguments(p) -> None:
     p.add_argument("--save-predictions", action="store_true",
                    help=f"write index, true label, prediction and confidence per image to {PREDICTIONS_FILE}")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
+    p.add_argument("--int", nargs="?", const="", default=None, metavar="BLOB",
+                   help="evaluate the golden integer model of this weights blob instead "
+                        "(default blob: <weights-dir>/<model-name>_int8.bin)")
 
 
 def positive_int(text: str) -> int:
@@ -139,6 +149,9 @@ positive_int.__name__ = "positive integer"  # argparse names the type in its err
 
 def model_logits(args) -> tuple[LogitsFn, str]:
     """The logits function the command line asks for, and a description of it."""
+    if args.int is not None:
+        path = args.int or str(Path(args.weights_dir) / f"{args.model_name}_int8.bin")
+        return int_logits(path), f"integer blob {path}"
     params = checkpoint.load(args.weights_dir, args.model_name)
     return float_logits(params), f"float checkpoint {checkpoint.paths(args.weights_dir, args.model_name)[0]}"
 
