@@ -52,12 +52,26 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(LENET) train --epochs $(EPOCHS) --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
 	$(LENET) test --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
+	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --out $(BLOB)
+	$(LENET) test --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --int $(BLOB)
 
 train: $(STAMP)
 	$(LENET) train --epochs $(EPOCHS) --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
 
 bench-train: $(STAMP)
 	$(PY) -m lenet_pynq.train.bench_train --batch-size 64
+
+# int8 blob + manifest from the float checkpoint (calibrated on 1,000 training images)
+quantize: $(STAMP)
+	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --out $(BLOB)
+
+# hardware test vectors of the first VECTOR_COUNT test images (docs/contract.md section 7)
+VECTOR_COUNT ?= 16
+export: $(STAMP)
+	$(LENET) export --blob $(BLOB) --out $(VECTORS) --count $(VECTOR_COUNT)
+
+bench-golden: $(STAMP)
+	$(PY) -m lenet_pynq.train.bench_golden --blob $(BLOB) --batch-size 1000
 
 # --- bitstream (Vivado 2024.1) -------------------------------------------------
 # make bitstream [IP=hls|rtl]: PS7 + AXI DMA + the LeNet IP -> overlay/lenet.bit
