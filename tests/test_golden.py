@@ -26,7 +26,7 @@ def _reference(q: blob.QuantizedLeNet, image: np.ndarray) -> dict[str, np.ndarra
     out = {"input": x}
 
     def conv(inp, w, b, s):
-        co, ci, k, _ = w.shape
+        co, _, k, _ = w.shape
         ho = inp.shape[1] - k + 1
         y = np.zeros((co, ho, ho), dtype=object)
         for o in range(co):

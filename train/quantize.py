@@ -111,7 +111,7 @@ def quantize(params: dict[str, np.ndarray], calibration: np.ndarray, percentile:
         report[layer.name] = entry
         fi = fo
     info = {"method": "post-training, power-of-two scales", "percentile": percentile,
-            "calibration_images": int(len(calibration))}
+            "calibration_images": len(calibration)}
     q = QuantizedLeNet(tensors, shifts, fracs, info=info)
     _measure(q, calibration, trace, report)
     return q, report
