@@ -73,6 +73,20 @@ export: $(STAMP)
 bench-golden: $(STAMP)
 	$(PY) -m lenet_pynq.train.bench_golden --blob $(BLOB) --batch-size 1000
 
+# --- the HLS C++ IP ----------------------------------------------------------------
+# csim: the C++ testbench (g++ -O2) on $(VECTORS): every exported job word for
+# word, every malformed job of the contract, a weight reload.
+# csim-full: the C-sim library against the golden model on all 10,000 test images.
+# hls: Vitis HLS 2024.1 csim, csynth, cosim, export -> $(HLS_IP_REPO), reports/hls.
+csim: $(STAMP)
+	$(PY) -m lenet_pynq.host.csim tb $(VECTORS)
+
+csim-full: $(STAMP)
+	$(PY) -m lenet_pynq.host.csim full --blob $(BLOB)
+
+hls:
+	PYTHON=$(PYTHON) hls_src/make_hls.sh $(VECTORS)
+
 # --- bitstream (Vivado 2024.1) -------------------------------------------------
 # make bitstream [IP=hls|rtl]: PS7 + AXI DMA + the LeNet IP -> overlay/lenet.bit
 # and overlay/lenet.hwh. IP=hls uses `make hls`'s IP repository, IP=rtl packages
