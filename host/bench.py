@@ -64,53 +64,71 @@ def add_arguments(p) -> None:
 # --- backends: each gives a logits function (uint8 images -> int or float logits) -----
 
 class _DeviceLogits:
-    """Logits from the driver, checking that the IP's class word agrees with its own logits."""
+    """Logits of an IP, checking on every batch that its class word agrees with its own logits.
 
-    def __init__(self, lenet, blob_path: str):
-        self.lenet = lenet
-        self.crc = lenet.load_weights(blob_path)
+    ``classify(images) -> (classes, logits)`` is one backend's inference.
+    """
+
+    def __init__(self, classify, description: str):
+        self.classify = classify
+        self.description = description
         self.class_mismatches = 0
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        r = self.lenet.classify(images, batch_size=len(images))
-        self.class_mismatches += int((r.classes != golden.classify(r.logits)).sum())
-        return r.logits
+        classes, logits = self.classify(images)
+        self.class_mismatches += int((np.asarray(classes) != golden.classify(logits)).sum())
+        return logits
 
 
-def _open_device(backend: str, args):
-    if backend == "pynq":
-        from ..overlay.lenet_overlay import LeNetOverlay
+def _driver_logits(overlay, args) -> _DeviceLogits:
+    lenet = overlay.lenet
+    lenet.load_weights(args.weights)
 
-        return LeNetOverlay(args.bitfile) if args.bitfile else LeNetOverlay()
-    if backend == "model":
-        from .model_device import open_model_overlay
+    def classify(images):
+        r = lenet.classify(images, batch_size=len(images))
+        return r.classes, r.logits
 
-        return open_model_overlay()
-    raise LenetError(f"backend {backend!r} is not a driver backend")
+    return _DeviceLogits(classify, f"{args.backend}: {lenet!r}")
 
 
 def backend_logits(args):
-    """(logits function, description) for ``args.backend``."""
+    """The logits function of ``args.backend``: uint8 images -> logits, with a ``description``."""
     b = args.backend
-    if b in ("pynq", "model"):
-        overlay = _open_device(b, args)
-        fn = _DeviceLogits(overlay.lenet, args.weights)
-        return fn, f"{b}: {overlay.lenet!r}"
+    if b == "pynq":
+        from ..overlay.lenet_overlay import LeNetOverlay
+
+        return _driver_logits(LeNetOverlay(args.bitfile) if args.bitfile else LeNetOverlay(), args)
+    if b == "model":
+        from .model_device import open_model_overlay
+
+        return _driver_logits(open_model_overlay(), args)
     if b == "rtl":
-        from .rtl_device import rtl_logits
+        from .rtl_device import RtlBench
 
-        return rtl_logits(args.weights), "rtl: the Verilog IP in cocotb, through the pynq driver"
+        rtl = RtlBench(args.weights)
+        return _DeviceLogits(rtl.classify, f"rtl: {rtl!r}")
     if b == "csim":
-        from .csim import csim_logits
+        from .csim import CsimLenet
 
-        return csim_logits(args.weights), "csim: the HLS C++ IP compiled with g++"
+        ip = CsimLenet()
+        ip.load_weights(args.weights)
+
+        def classify(images):
+            r = ip.infer(images, batch=len(images))
+            return r.classes, r.logits
+
+        return _DeviceLogits(classify, f"csim: {ip!r}")
     if b == "int":
         q = blob.load(args.weights, require_manifest=False)
-        return (lambda images: golden.run(q, images)), f"int: golden model of {args.weights}"
-    params = checkpoint.load(args.weights_dir, args.model_name)
+        fn = lambda images: golden.run(q, images)  # noqa: E731
+        fn.description = f"int: golden model of {args.weights}"
+        return fn
     from ..train.evaluate import float_logits
 
-    return float_logits(params), f"float: checkpoint {checkpoint.paths(args.weights_dir, args.model_name)[0]}"
+    params = checkpoint.load(args.weights_dir, args.model_name)
+    fn = float_logits(params)
+    fn.description = f"float: checkpoint {checkpoint.paths(args.weights_dir, args.model_name)[0]}"
+    return fn
 
 
 def _logit_scale(args) -> float:
@@ -214,7 +232,8 @@ def run(args) -> int:
                          "(or `lenet quantize`), or pass --weights")
     images, labels = mnist.load("test", args.data_dir)
     images, labels = images[: args.count], labels[: args.count]
-    fn, source = backend_logits(args)
+    fn = backend_logits(args)
+    source = fn.description
     timed = _Timed(fn, _logit_scale(args))
     report: Report = evaluate(timed, images, labels, args.batch_size,
                               progress=not (args.json or args.no_progress))

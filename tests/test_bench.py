@@ -65,3 +65,11 @@ def test_a_missing_blob_is_one_line_saying_what_to_do(capsys, tmp_path):
     assert main(["bench", "--backend", "model", "--weights", str(tmp_path / "none.bin")]) == 1
     err = capsys.readouterr().err
     assert "no weights blob" in err and "make quantize" in err and "Traceback" not in err
+
+
+def test_csim_backend_agrees_with_the_golden_model(capsys, weights):
+    csim = bench(capsys, "--backend", "csim", "--weights", weights, "--count", "100")
+    integer = bench(capsys, "--backend", "int", "--weights", weights, "--count", "100")
+    assert csim["confusion"] == integer["confusion"]
+    assert csim["reference_numpy_golden"]["logits_identical"] is True
+    assert csim["class_word_mismatches"] == 0
