@@ -1,0 +1,136 @@
+"""The LeNet overlay off the board, on the Verilog IP in a cocotb simulation.
+
+Inside a cocotb test, the driver runs in a :func:`cocotb.task.bridge` thread
+(ordinary blocking Python, as on the board) and every access it makes to the
+"hardware" is turned back into simulation with :func:`cocotb.task.resume`:
+
+- :class:`RtlRegisters` -- the IP's ``s_axi_control`` through cocotbext-axi's
+  ``AxiLiteMaster``;
+- :class:`RtlStream` -- the IP's ``in_r``/``out_r`` through ``AxiStreamSource``
+  and ``AxiStreamSink``, as the DMA model's
+  :class:`~lenet_pynq.host.dma_model.StreamEndpoint`. Each time the driver
+  polls the DMA, simulated time advances by ``poll_cycles``.
+
+:func:`open_rtl_overlay` stacks them under the real ``LeNetOverlay``;
+:class:`RtlBench` runs that in one simulation per batch for
+`lenet bench --backend rtl`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import contract as C
+from ..errors import LenetError
+
+POLL_CYCLES = 200  # simulated clock cycles per poll of the DMA status by the driver
+
+
+class RtlRegisters:
+    """The IP's AXI4-Lite slave in simulation, as blocking ``read``/``write`` for the seam."""
+
+    def __init__(self, axil):
+        from cocotb.task import resume
+
+        self.axil = axil
+        self._read = resume(axil.read_dword)
+        self._write = resume(axil.write_dword)
+
+    def read(self, offset: int) -> int:
+        return int(self._read(offset))
+
+    def write(self, offset: int, value: int) -> None:
+        self._write(offset, value & 0xFFFFFFFF)
+
+    def __repr__(self) -> str:
+        return "RtlRegisters(s_axi_control)"
+
+
+class RtlStream:
+    """The IP's two AXI4-Streams in simulation, as the DMA model's stream endpoint.
+
+    Parameters
+    ----------
+    source, sink
+        cocotbext-axi ``AxiStreamSource`` on ``in_r`` and ``AxiStreamSink`` on ``out_r``.
+    clock
+        The IP's ``ap_clk``.
+    poll_cycles : int
+        Cycles simulated on each ``sent``/``receive`` call, i.e. on each DMA poll.
+    """
+
+    def __init__(self, source, sink, clock, poll_cycles: int = POLL_CYCLES):
+        from cocotb.task import resume
+        from cocotb.triggers import ClockCycles
+        from cocotbext.axi import AxiStreamFrame
+
+        self.source, self.sink = source, sink
+
+        async def send(words: np.ndarray) -> None:
+            await source.send(AxiStreamFrame(words.astype("<u4").tobytes()))
+
+        async def sent() -> bool:
+            await ClockCycles(clock, poll_cycles)
+            return source.idle()
+
+        async def receive() -> tuple[np.ndarray, bool]:
+            await ClockCycles(clock, poll_cycles)
+            if sink.empty():
+                return np.zeros(0, np.uint32), False
+            frame = sink.recv_nowait()
+            return np.frombuffer(bytes(frame.tdata), "<u4").astype(np.uint32), True
+
+        self._send, self._sent, self._receive = resume(send), resume(sent), resume(receive)
+
+    def send(self, words: np.ndarray) -> None:
+        self._send(np.asarray(words, np.uint32))
+
+    def sent(self) -> bool:
+        return self._sent()
+
+    def receive(self) -> tuple[np.ndarray, bool]:
+        return self._receive()
+
+    def __repr__(self) -> str:
+        return "RtlStream(in_r, out_r)"
+
+
+def open_rtl_overlay(dut, directory: str | Path | None = None, **hwh):
+    """``LeNetOverlay`` on the RTL ``dut``; call from a :func:`cocotb.task.bridge` thread.
+
+    ``dut`` must be out of reset with its clock running. ``hwh`` overrides
+    design parameters (see ``seam_hwh.hwh_text``); the IP is declared with
+    the RTL packaging's VLNV.
+    """
+    from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamSink, AxiStreamSource
+
+    from ..overlay.lenet_overlay import LeNetOverlay
+    from .device_seam import SeamDevice
+    from .seam_hwh import write_design
+
+    from cocotb.task import resume
+
+    async def make_bfms():
+        # the bus models start coroutines, so they are created in the simulator's thread
+        axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), dut.ap_clk, dut.ap_rst_n,
+                             reset_active_level=False)
+        source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "in_r"), dut.ap_clk, dut.ap_rst_n,
+                                 reset_active_level=False)
+        sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "out_r"), dut.ap_clk, dut.ap_rst_n,
+                             reset_active_level=False)
+        return axil, source, sink
+
+    axil, source, sink = resume(make_bfms)()
+    seam = SeamDevice(RtlRegisters(axil), RtlStream(source, sink, dut.ap_clk), tag="lenet_rtl")
+    directory = directory or tempfile.mkdtemp(prefix="lenet_rtl_seam_")
+    bit = write_design(directory, **{"ip_vlnv": C.VLNV_RTL, **hwh})
+    overlay = LeNetOverlay(bit, download=False, device=seam)
+    # wall-clock deadlines for a simulated IP: seconds per image, not milliseconds
+    overlay.lenet.timeout_s, overlay.lenet.timeout_per_image_s = 120.0, 10.0
+    return overlay
