@@ -492,6 +492,8 @@ class LeNetIP(DefaultIP):
                 raise LenetDmaError(f"{what}: the DMA's {ch.name} channel stopped with {R.decode_status(sr)}; "
                                     f"{report}. The DMA was reset")
             if sr & R.SR_IDLE:
+                # acknowledge IOC_Irq (write 1 to clear): the board wires the DMA's interrupts to the PS
+                self.dma.write(ch.DMASR, sr & R.SR_IRQ_BITS)
                 return
             if time.monotonic() > deadline:
                 report = self._status_report()
