@@ -279,3 +279,23 @@ def test_dma_model_decodes_and_clears_status_bits():
     assert sr & R.SR_DMA_DEC_ERR and sr & R.SR_HALTED and sr & R.SR_ERR_IRQ
     dma.write(R.MM2S.DMASR, R.SR_ERR_IRQ)
     assert not dma.read(R.MM2S.DMASR) & R.SR_ERR_IRQ
+
+
+def test_the_full_mnist_test_set_gives_the_golden_models_accuracy(tmp_path):
+    """All 10,000 test images through the driver: the trained blob when `make quantize` made one."""
+    from pathlib import Path
+
+    from lenet_pynq.train import mnist
+
+    trained = Path(__file__).resolve().parent.parent / "weights" / "lenet_int8.bin"
+    q = blob.load(trained, require_manifest=False) if trained.is_file() else Q
+    x, labels = mnist.load("test")
+    ol = open_model_overlay(tmp_path)
+    ol.lenet.load_weights(blob.encode(q))
+    r = ol.lenet.classify(x, batch_size=2500)
+    ref = golden.run(q, x)
+    np.testing.assert_array_equal(r.logits, ref)
+    accuracy = (r.classes == labels).mean()
+    assert accuracy == (golden.classify(ref) == labels).mean()
+    if trained.is_file():
+        assert accuracy >= 0.99
