@@ -474,7 +474,7 @@ proc set_property {args} {
         error "stub: set_property $values on no object"
     }
     foreach obj $objs {
-        if {[string match /* $obj]} {
+        if {[regexp {^/[^/]+$} $obj]} {
             set cell [string trimleft $obj /]
             if {![dict exists $stub::cells $cell]} {
                 error "stub: set_property on unknown cell $obj"
@@ -781,8 +781,8 @@ proc get_files {args} {
 proc generate_target {args} {
     stub::record generate_target $args
     lassign [stub::parse generate_target $args {} {force}] opts pos
-    if {!$stub::validated || !$stub::bd_saved} {
-        error "stub: generate_target on a block design that was not validated and saved"
+    if {!$stub::bd_saved} {
+        error "stub: generate_target on a block design that was never saved"
     }
     set tree [stub::env LENET_STUB_HWH_TREE gen]
     if {$tree eq "none"} {
@@ -840,7 +840,7 @@ proc launch_runs {args} {
             error "stub: no run $run"
         }
         if {$run eq "impl_1" && [dict get $stub::runs synth_1 progress] ne "100%"} {
-            error "stub: impl_1 launched before synth_1 completed"
+            stub::problem "impl_1 launched before synth_1 was waited on and completed"
         }
         if {[lsearch -glob $stub::files *_wrapper.v] < 0} {
             error "stub: $run launched without an HDL top (make_wrapper + add_files)"
