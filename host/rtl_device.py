@@ -134,3 +134,53 @@ def open_rtl_overlay(dut, directory: str | Path | None = None, **hwh):
     # wall-clock deadlines for a simulated IP: seconds per image, not milliseconds
     overlay.lenet.timeout_s, overlay.lenet.timeout_per_image_s = 120.0, 10.0
     return overlay
+
+
+def run_driver_job(loads: list[str | Path], images: np.ndarray | None = None, batch_size: int | None = None,
+                   sim: str = "verilator", ip: str = "rtl") -> dict:
+    """One simulation of the driver against the IP (``rtl_driver_tb``): load ``loads``, classify ``images``.
+
+    Returns the tb's results (see ``rtl_driver_tb``) plus ``wall_seconds``,
+    the whole simulation's wall time including the simulator's start.
+    """
+    from . import rtl_sim
+    from .rtl_driver_tb import JOB_ENV
+
+    with tempfile.TemporaryDirectory(prefix="lenet_rtl_job_") as tmp:
+        job = {"loads": [str(Path(p).resolve()) for p in loads], "out": str(Path(tmp) / "out.json"),
+               "batch_size": batch_size}
+        if images is not None:
+            job["images"] = str(Path(tmp) / "images.npy")
+            np.save(job["images"], np.ascontiguousarray(images, dtype=np.uint8))
+        t0 = time.monotonic()
+        rtl_sim.run("lenet_pynq.host.rtl_driver_tb", sim=sim, ip=ip, extra_env={JOB_ENV: json.dumps(job)},
+                    log_file=Path(tmp) / "sim.log")
+        out = json.loads(Path(job["out"]).read_text())
+        out["wall_seconds"] = time.monotonic() - t0
+    return out
+
+
+class RtlBench:
+    """`lenet bench --backend rtl`: one simulation per batch, each loading the blob then classifying.
+
+    The time the bench measures per batch includes building the (cached)
+    model and starting the simulator: RTL numbers say how slow simulation is,
+    not how fast the IP is; ``sim_ns`` per image is the IP's own figure.
+    """
+
+    def __init__(self, weights: str | Path, sim: str = "verilator", ip: str = "rtl"):
+        if not Path(weights).is_file():
+            raise LenetError(f"{weights}: no weights blob; make one with `lenet quantize`")
+        self.weights, self.sim, self.ip = Path(weights), sim, ip
+        self.sim_ns = 0
+
+    def classify(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = run_driver_job([self.weights], images, batch_size=len(images), sim=self.sim, ip=self.ip)
+        load = out["loads"][0]
+        if "error" in load:
+            raise LenetError(f"the RTL refused {self.weights}: {load['message']}")
+        self.sim_ns += out["sim_ns"]
+        return np.array(out["classes"]), np.array(out["logits"], dtype=np.int32)
+
+    def __repr__(self) -> str:
+        return f"RtlBench({self.ip} IP on {self.sim}, weights {self.weights})"
