@@ -87,6 +87,25 @@ csim-full: $(STAMP)
 hls:
 	PYTHON=$(PYTHON) hls_src/make_hls.sh $(VECTORS)
 
+# --- the driver: benchmark and notebook ----------------------------------------------
+# bench: accuracy, confusion matrix and throughput of BENCH_BACKEND on BENCH_COUNT
+# test images. The default runs the pynq driver, through the real pynq classes,
+# on the Python device model over all 10,000; on the board use BENCH_BACKEND=pynq.
+# Others: rtl (slow: BENCH_COUNT=50), csim, int (golden NumPy), float.
+BENCH_BACKEND ?= model
+BENCH_COUNT ?= 10000
+bench: $(STAMP)
+	@mkdir -p results
+	$(LENET) bench --backend $(BENCH_BACKEND) --count $(BENCH_COUNT) --weights $(BLOB) \
+	  --plot results/bench_$(BENCH_BACKEND).png
+
+# notebook: overlay/lenet_mnist.ipynb executed headless on the device model
+# (the board runs it unchanged); the executed copy goes to results/.
+NOTEBOOK_COUNT ?= 1000
+notebook: $(STAMP)
+	$(PY) -m lenet_pynq.host.notebook_runner overlay/lenet_mnist.ipynb results/lenet_mnist.ipynb \
+	  LENET_BACKEND=model LENET_COUNT=$(NOTEBOOK_COUNT) LENET_WEIGHTS=$(CURDIR)/$(BLOB)
+
 # --- bitstream (Vivado 2024.1) -------------------------------------------------
 # make bitstream [IP=hls|rtl]: PS7 + AXI DMA + the LeNet IP -> overlay/lenet.bit
 # and overlay/lenet.hwh. IP=hls uses `make hls`'s IP repository, IP=rtl packages
