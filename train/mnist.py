@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import contract
 from ..errors import LenetError
 
 ENV_VAR = "LENET_MNIST_DIR"
@@ -70,25 +71,27 @@ def load(split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np
         raise LenetError(f"unknown MNIST split {split!r}: use 'train' or 'test'")
     d = Path(data_dir) if data_dir is not None else default_data_dir()
     image_name, label_name = FILES[split]
-    images = parse_idx(read_verified(d, image_name), d / image_name)
-    labels = parse_idx(read_verified(d, label_name), d / label_name)
-    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise LenetError(f"{d}: {image_name} has shape {images.shape} but {label_name} has {labels.shape}")
+    images, labels = load_file(d, image_name), load_file(d, label_name)
+    side = (contract.IMAGE_SIDE, contract.IMAGE_SIDE)
+    if images.ndim != 3 or images.shape[1:] != side or labels.ndim != 1 or len(images) != len(labels):
+        raise LenetError(f"{d}: {image_name} has shape {images.shape} and {label_name} {labels.shape}; "
+                         f"expected (N, {side[0]}, {side[1]}) and (N,)")
     return images, labels
 
 
-def read_verified(data_dir: Path, name: str) -> bytes:
-    """The uncompressed bytes of ``name`` in ``data_dir`` (downloaded if missing), SHA-256 checked."""
+def load_file(data_dir: Path, name: str) -> np.ndarray:
+    """The array in IDX file ``name`` of ``data_dir`` (downloaded if missing), SHA-256 checked."""
     path = _find(data_dir, name)
     if path is None:
         path = download(data_dir, name)
     data = _read(path)
+    array = parse_idx(data, path)  # first, so that a truncated file is reported as such
     digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256[name]:
         raise LenetError(
-            f"{path}: SHA-256 of the uncompressed data is {digest[:16]}…, expected {SHA256[name][:16]}…; "
+            f"{path}: SHA-256 of the uncompressed data is {digest[:16]}..., expected {SHA256[name][:16]}...; "
             "the file is corrupted or not the canonical MNIST: delete it to download it again")
-    return data
+    return array
 
 
 def parse_idx(data: bytes, where: Path | str = "<bytes>") -> np.ndarray:
@@ -106,7 +109,7 @@ def parse_idx(data: bytes, where: Path | str = "<bytes>") -> np.ndarray:
     if len(data) != expected:
         raise LenetError(f"{where}: {len(data)} bytes, but its header {shape} needs {expected}: "
                          "the file is truncated or corrupted; delete it to download it again")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
 def download(data_dir: Path, name: str) -> Path:
@@ -152,6 +155,7 @@ def _read(path: Path) -> bytes:
 
 def _write_atomically(data_dir: Path, name: str, payload: bytes) -> Path:
     """Write via a temporary file so that an interrupted download leaves nothing half-written."""
+    tmp = None
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=f".{name}.")
@@ -159,6 +163,8 @@ def _write_atomically(data_dir: Path, name: str, payload: bytes) -> Path:
             f.write(payload)
         os.replace(tmp, data_dir / name)
     except OSError as e:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
         raise LenetError(f"{data_dir}: cannot save the downloaded {name} ({e.strerror or e}); "
                          f"choose a writable directory with --data-dir or {ENV_VAR}") from None
     return data_dir / name

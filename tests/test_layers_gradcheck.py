@@ -1,0 +1,195 @@
+"""Every layer's gradient against central finite differences (float64), and the model's contract.
+
+Each check computes the scalar L = sum(forward(...) * R) for a fixed random
+R, so that d(out) = R, and compares the analytic gradient of every input
+element and parameter with (L(v + h) - L(v - h)) / 2h.
+"""
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+from lenet_pynq import contract
+from lenet_pynq.train import layers, model
+
+H = 1e-6
+RTOL = 1e-6
+
+
+def numeric_grad(f, v: np.ndarray) -> np.ndarray:
+    """d f() / d v by central differences, perturbing v in place."""
+    g = np.zeros_like(v)
+    for i in np.ndindex(v.shape):
+        old = v[i]
+        v[i] = old + H
+        up = f()
+        v[i] = old - H
+        down = f()
+        v[i] = old
+        g[i] = (up - down) / (2 * H)
+    return g
+
+
+def assert_close(analytic, numeric):
+    scale = max(np.abs(numeric).max(), 1e-3)
+    assert np.abs(analytic - numeric).max() <= RTOL * scale + 1e-8, \
+        f"max error {np.abs(analytic - numeric).max():.3g} at scale {scale:.3g}"
+
+
+@pytest.fixture()
+def rng():
+    return np.random.default_rng(0)
+
+
+def reference_conv(x, w, b):
+    """Cross-correlation written independently: einsum over sliding windows, channel-major."""
+    k = w.shape[-1]
+    win = sliding_window_view(x, (k, k), axis=(2, 3))  # (C, N, Ho, Wo, K, K)
+    return np.einsum("cnyxij,ocij->onyx", win, w) + b[:, None, None, None]
+
+
+@pytest.mark.parametrize("c, n, side, o, k", [(1, 2, 8, 3, 5), (3, 2, 7, 4, 3), (2, 3, 6, 2, 1)])
+def test_conv_matches_direct_cross_correlation_and_its_gradients(rng, c, n, side, o, k):
+    x = rng.standard_normal((c, n, side, side))
+    w = rng.standard_normal((o, c, k, k))
+    b = rng.standard_normal(o)
+    out, cache = layers.conv_forward(x, w, b)
+    assert np.allclose(out, reference_conv(x, w, b), atol=1e-12)
+    r = rng.standard_normal(out.shape)
+    dx, dw, db = layers.conv_backward(r, cache)
+    loss = lambda: float((layers.conv_forward(x, w, b)[0] * r).sum())
+    assert_close(dx, numeric_grad(loss, x))
+    assert_close(dw, numeric_grad(loss, w))
+    assert_close(db, numeric_grad(loss, b))
+    none, dw_only, _ = layers.conv_backward(r, cache, need_dx=False)
+    assert none is None and np.array_equal(dw_only, dw)
+
+
+def test_conv_weight_gradient_is_the_same_when_split_over_image_groups(rng):
+    """conv1's shape at batch 64 takes the grouped product path; it must sum to the plain product."""
+    x = rng.standard_normal((1, 64, 32, 32))
+    w = rng.standard_normal((6, 1, 5, 5))
+    out, cache = layers.conv_forward(x, w, np.zeros(6))
+    assert layers._image_groups(64, 6 * 25 * 28 * 32) > 1
+    r = rng.standard_normal(out.shape)
+    _, dw, _ = layers.conv_backward(r, cache, need_dx=False)
+    cols = sliding_window_view(x, (5, 5), axis=(2, 3))
+    assert np.allclose(dw, np.einsum("onyx,cnyxij->ocij", r, cols), rtol=1e-10)
+
+
+def test_maxpool_gradient(rng):
+    x = rng.standard_normal((2, 3, 6, 8))
+    out, cache = layers.maxpool_forward(x)
+    assert np.array_equal(out, x.reshape(2, 3, 3, 2, 4, 2).max(axis=(3, 5)))
+    r = rng.standard_normal(out.shape)
+    dx = layers.maxpool_backward(r, cache)
+    assert_close(dx, numeric_grad(lambda: float((layers.maxpool_forward(x)[0] * r).sum()), x))
+
+
+def test_maxpool_routes_a_tied_window_to_its_first_element():
+    """Zero borders make exact ties common; the gradient must reach one element, not all."""
+    x = np.zeros((1, 1, 2, 4))
+    x[0, 0, :, 2:] = [[1.0, 1.0], [1.0, 0.5]]
+    _, cache = layers.maxpool_forward(x)
+    dx = layers.maxpool_backward(np.array([[[[3.0, 5.0]]]]), cache)
+    assert dx.tolist() == [[[[3.0, 0, 5.0, 0], [0, 0, 0, 0]]]]
+
+
+def test_relu_and_linear_gradients(rng):
+    x = rng.standard_normal((4, 5))
+    r = rng.standard_normal((4, 5))
+    out, positive = layers.relu_forward(x)
+    assert_close(layers.relu_backward(r, positive),
+                 numeric_grad(lambda: float((layers.relu_forward(x)[0] * r).sum()), x))
+    w, b = rng.standard_normal((3, 5)), rng.standard_normal(3)
+    out, cache = layers.linear_forward(x, w, b)
+    r = rng.standard_normal(out.shape)
+    dx, dw, db = layers.linear_backward(r, cache)
+    loss = lambda: float((layers.linear_forward(x, w, b)[0] * r).sum())
+    for analytic, v in ((dx, x), (dw, w), (db, b)):
+        assert_close(analytic, numeric_grad(loss, v))
+
+
+def test_cross_entropy_value_and_gradient(rng):
+    logits = rng.standard_normal((5, 10)) * 3
+    labels = np.array([0, 3, 9, 3, 1])
+    loss, grad = layers.cross_entropy(logits, labels)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert loss == pytest.approx(-np.log(p[np.arange(5), labels]).mean(), rel=1e-12)
+    assert_close(grad, numeric_grad(lambda: layers.cross_entropy(logits, labels)[0], logits))
+
+
+def float64_model(seed=1):
+    net = model.LeNet5(seed=seed)
+    rng = np.random.default_rng(seed)
+    params = {k: v.astype(np.float64) for k, v in net.params.items()}
+    for k, v in params.items():
+        if k.endswith(".b"):  # non-zero biases, so their gradients are exercised too
+            params[k] = rng.standard_normal(v.shape) * 0.1
+    net.load_params(params)
+    return net
+
+
+def test_whole_model_gradient_of_every_parameter(rng):
+    net = float64_model()
+    images = rng.integers(0, 256, (3, 28, 28)).astype(np.uint8)
+    images[:, :6] = 0  # blank rows, as in MNIST: ties in the pools
+    x = model.preprocess(images).astype(np.float64)
+    labels = np.array([1, 2, 3])
+    _, dlogits = layers.cross_entropy(net.forward(x), labels)
+    grads = net.backward(dlogits)
+    loss = lambda: layers.cross_entropy(net.forward(x), labels)[0]
+    for name, p in net.params.items():
+        flat = p.reshape(-1)  # a view: perturbing it perturbs the parameter
+        picks = rng.choice(flat.size, size=min(flat.size, 12), replace=False)
+        for i in picks:
+            old = flat[i]
+            flat[i] = old + H
+            up = loss()
+            flat[i] = old - H
+            down = loss()
+            flat[i] = old
+            numeric = (up - down) / (2 * H)
+            analytic = grads[name].reshape(-1)[i]
+            assert abs(analytic - numeric) <= 1e-6 * max(abs(numeric), 1e-3), f"{name}[{i}]"
+
+
+def test_preprocess_is_divide_by_255_and_zero_pad():
+    images = np.arange(2 * 784, dtype=np.int64).reshape(2, 28, 28) % 256
+    x = model.preprocess(images.astype(np.uint8))
+    assert x.shape == (2, 1, 32, 32) and x.dtype == np.float32
+    p = contract.PAD
+    assert np.array_equal(x[:, 0, p:p + 28, p:p + 28], (images / 255).astype(np.float32))
+    assert x.sum() == pytest.approx(x[:, 0, p:p + 28, p:p + 28].sum())
+    assert np.array_equal(model.preprocess(images.astype(np.uint8).reshape(2, 784)), x)
+    with pytest.raises(ValueError, match="expected images of shape"):
+        model.preprocess(np.zeros((2, 32, 32), np.uint8))
+
+
+def test_params_follow_the_contract_and_he_init_happens_at_construction():
+    a, b, c = model.LeNet5(seed=0), model.LeNet5(seed=0), model.LeNet5(seed=1)
+    assert list(a.params) == [s.name for s in contract.SECTIONS]
+    for s in contract.SECTIONS:
+        assert a.params[s.name].shape == s.shape and a.params[s.name].dtype == np.float32
+        assert np.array_equal(a.params[s.name], b.params[s.name])
+    assert not np.array_equal(a.params["fc1.w"], c.params["fc1.w"])
+    assert a.params["fc1.w"].std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)
+    before = {k: v.copy() for k, v in a.params.items()}
+    a.forward(model.preprocess(np.zeros((1, 28, 28), np.uint8)))
+    assert all(np.array_equal(before[k], a.params[k]) for k in before), "a forward pass changed the weights"
+
+
+def test_trace_has_every_activation_and_fc1_reads_pool2_in_c_order(rng):
+    net = model.LeNet5(seed=0)
+    x = model.preprocess(rng.integers(0, 256, (2, 28, 28)).astype(np.uint8))
+    trace = {}
+    logits = net.forward(x, trace)
+    for name, shape in contract.ACTIVATIONS:
+        assert trace[name].shape == (2, *shape) and trace[name].dtype == np.float32, name
+    assert np.array_equal(trace["fc3"], logits)
+    assert np.array_equal(trace["pool1"], trace["conv1"].reshape(2, 6, 14, 2, 14, 2).max(axis=(3, 5)))
+    p = net.params
+    fc1 = np.maximum(trace["pool2"].reshape(2, 400) @ p["fc1.w"].T + p["fc1.b"], 0)
+    assert np.allclose(trace["fc1"], fc1, rtol=1e-5, atol=1e-6)
+    conv1 = np.maximum(reference_conv(x.transpose(1, 0, 2, 3), p["conv1.w"], p["conv1.b"]), 0)
+    assert np.allclose(trace["conv1"], conv1.transpose(1, 0, 2, 3), atol=1e-5)
