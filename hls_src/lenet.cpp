@@ -245,8 +245,14 @@ write_slots:
     write_trailer(out, error, n_done);
 }
 
+// The weights come in as arguments, not as globals, so that each memory is
+// an input read by exactly one process of the region.
 void infer(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, count_t count, errcode_t &error,
-           count_t &done) {
+           count_t &done, const weight_t c1_w[conv1_config::n_weights], const acc_t c1_b[conv1_config::out_ch],
+           shift_t c1_s, const weight_t c2_w[conv2_config::n_weights], const acc_t c2_b[conv2_config::out_ch],
+           shift_t c2_s, const weight_t f1_w[fc1_config::n_weights], const acc_t f1_b[fc1_config::n_out],
+           shift_t f1_s, const weight_t f2_w[fc2_config::n_weights], const acc_t f2_b[fc2_config::n_out],
+           shift_t f2_s, const weight_t f3_w[fc3_config::n_weights], const acc_t f3_b[fc3_config::n_out]) {
     // Seven processes, one image slot at a time each; the FIFOs between them
     // hold an image's worth so a stage can run an image ahead of the next.
 #pragma HLS DATAFLOW
@@ -271,11 +277,11 @@ void infer(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, count_
 #pragma HLS STREAM variable=logits depth=kDepthLogits
 
     read_images(in, v_read, words, read_error, count);
-    conv1_pool1<conv1_config>(v_read, words, v_conv1, pool1, conv1_w, conv1_b, shift_conv1, count);
-    conv2_pool2<conv2_config>(v_conv1, pool1, v_conv2, pool2, conv2_w, conv2_b, shift_conv2, count);
-    dense<fc1_config, pixel_t, TRACE_FC1>(v_conv2, pool2, v_fc1, fc1_out, fc1_w, fc1_b, shift_fc1, count);
-    dense<fc2_config, pixel_t, TRACE_FC2>(v_fc1, fc1_out, v_fc2, fc2_out, fc2_w, fc2_b, shift_fc2, count);
-    dense<fc3_config, acc_t, TRACE_FC3>(v_fc2, fc2_out, v_fc3, logits, fc3_w, fc3_b, shift_t(0), count);
+    conv1_pool1<conv1_config>(v_read, words, v_conv1, pool1, c1_w, c1_b, c1_s, count);
+    conv2_pool2<conv2_config>(v_conv1, pool1, v_conv2, pool2, c2_w, c2_b, c2_s, count);
+    dense<fc1_config, pixel_t, TRACE_FC1>(v_conv2, pool2, v_fc1, fc1_out, f1_w, f1_b, f1_s, count);
+    dense<fc2_config, pixel_t, TRACE_FC2>(v_fc1, fc1_out, v_fc2, fc2_out, f2_w, f2_b, f2_s, count);
+    dense<fc3_config, acc_t, TRACE_FC3>(v_fc2, fc2_out, v_fc3, logits, f3_w, f3_b, shift_t(0), count);
     write_results(v_fc3, logits, read_error, out, count, error, done);
 }
 
@@ -331,7 +337,8 @@ void lenet(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, ap_uin
         drain_to_tlast(in);
         write_trailer(out, error, 0);
     } else {
-        infer(in, out, count_t(count), error, done);
+        infer(in, out, count_t(count), error, done, conv1_w, conv1_b, shift_conv1, conv2_w, conv2_b, shift_conv2,
+              fc1_w, fc1_b, shift_fc1, fc2_w, fc2_b, shift_fc2, fc3_w, fc3_b);
     }
 
     status = error;
