@@ -211,6 +211,7 @@ def check_configuration(model: dict) -> None:
 
     assert model["cells"].get(DMA, {}).get("vlnv") == "xilinx.com:ip:axi_dma:7.1", "AXI DMA 7.1 cell"
     check_config(model, DMA, "c_include_sg", "0")
+    check_config(model, DMA, "c_micro_dma", "0")
     check_config(model, DMA, "c_sg_length_width", "26")
     check_config(model, DMA, "c_m_axis_mm2s_tdata_width", "32")
     check_config(model, DMA, "c_s_axis_s2mm_tdata_width", "32")
@@ -465,6 +466,7 @@ def line(text: str) -> tuple[str, str]:
 MUTATIONS = {
     # IP configuration
     "dma-sg": (BD, *line("CONFIG.c_include_sg 0 \\"), "c_include_sg"),
+    "dma-micro": (BD, *line("CONFIG.c_micro_dma 0 \\"), "c_micro_dma"),
     "dma-length-width": (BD, *line("CONFIG.c_sg_length_width 26 \\"), "c_sg_length_width"),
     "dma-mm2s-width": (BD, "CONFIG.c_m_axis_mm2s_tdata_width 32", "CONFIG.c_m_axis_mm2s_tdata_width 64",
                        "c_m_axis_mm2s_tdata_width"),

@@ -52,13 +52,15 @@ proc lenet_bd::add_ps7 {clock_mhz} {
     return $ps
 }
 
-# Simple mode (no scatter-gather) is what pynq's DMA driver drives with
-# transfer(); 26 length bits allow 64 MiB per transfer where the default 14
-# stops at 16 KiB (a LOAD_WEIGHTS job alone is 62,436 bytes).
+# Simple mode (no scatter-gather, no micro DMA) is what pynq's DMA driver and
+# ours (host/driver.py refuses anything else) drive; 26 length bits allow
+# 64 MiB per transfer where the default 14 stops at 16 KiB (a LOAD_WEIGHTS
+# job alone is 62,436 bytes).
 proc lenet_bd::add_dma {name} {
     set dma [cell xilinx.com:ip:axi_dma:7.1 $name]
     set_property -dict [list \
         CONFIG.c_include_sg 0 \
+        CONFIG.c_micro_dma 0 \
         CONFIG.c_sg_length_width 26 \
         CONFIG.c_include_mm2s 1 \
         CONFIG.c_include_s2mm 1 \

@@ -78,8 +78,13 @@ proc lenet_check_timing {reports_dir clock_mhz} {
 # a half-written file or a .bit without its matching .hwh.
 proc lenet_publish {bit hwh overlay} {
     file mkdir [file dirname $overlay]
-    file copy -force $bit $overlay.bit.part
-    file copy -force $hwh $overlay.hwh.part
+    if {[catch {
+        file copy -force $bit $overlay.bit.part
+        file copy -force $hwh $overlay.hwh.part
+    } message]} {
+        file delete -force $overlay.bit.part $overlay.hwh.part
+        error "lenet: could not copy the overlay into [file dirname $overlay]: $message"
+    }
     file rename -force $overlay.bit.part $overlay.bit
     file rename -force $overlay.hwh.part $overlay.hwh
     puts "lenet: wrote $overlay.bit and $overlay.hwh"
