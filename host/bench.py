@@ -120,7 +120,7 @@ def backend_logits(args):
         return _DeviceLogits(classify, f"csim: {ip!r}")
     if b == "int":
         q = blob.load(args.weights, require_manifest=False)
-        fn = lambda images: golden.run(q, images)  # noqa: E731
+        fn = lambda images: golden.run(q, images)
         fn.description = f"int: golden model of {args.weights}"
         return fn
     from ..train.evaluate import float_logits
@@ -266,10 +266,10 @@ def _text(result: dict, report: Report, m: np.ndarray) -> list[str]:
     t = result["throughput"]
     lat = t["latency_ms"]
     out = [f"lenet bench -- {result['source']}", *report.lines(), "", *confusion_lines(m), "",
-           f"Throughput: {t['images_per_second']:,.0f} images/s ({t['images']} images in {t['seconds']:.3f} s, "
-           f"{t['batches']} batches of up to {t['batch_size']})",
-           f"Per-batch latency: mean {lat['mean']:.2f} ms, p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
-           f"max {lat['max']:.2f} ms"]
+           (f"Throughput: {t['images_per_second']:,.0f} images/s ({t['images']} images in {t['seconds']:.3f} s, "
+            f"{t['batches']} batches of up to {t['batch_size']})"),
+           (f"Per-batch latency: mean {lat['mean']:.2f} ms, p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
+            f"max {lat['max']:.2f} ms")]
     ref = result.get("reference_numpy_golden")
     if ref:
         where = "the ARM core" if result["backend"] == "pynq" else "this CPU"

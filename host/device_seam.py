@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import struct
+from typing import ClassVar
 
 from pynq.pl_server.device import Device
 
@@ -59,7 +60,7 @@ class SeamDevice(Device):
         Register accesses so far (reads + writes), for tests and profiling.
     """
 
-    capabilities = {"REGISTER_RW": True}
+    capabilities: ClassVar[dict] = {"REGISTER_RW": True}
 
     def __init__(self, registers, stream: StreamEndpoint, tag: str = "lenet_seam"):
         super().__init__(tag)

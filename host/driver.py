@@ -28,9 +28,10 @@ Register offsets and bits come from ``lenet_pynq.contract`` (the IP) and
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import ClassVar
 
 import numpy as np
 from pynq import DefaultIP, allocate
@@ -267,7 +268,7 @@ class LeNetIP(DefaultIP):
         Images per job when :meth:`classify` is not told otherwise.
     """
 
-    bindto = [C.VLNV_HLS, C.VLNV_RTL]
+    bindto: ClassVar[list[str]] = [C.VLNV_HLS, C.VLNV_RTL]
 
     DEFAULT_BATCH = 1000
 
@@ -351,7 +352,7 @@ class LeNetIP(DefaultIP):
         """
         data = read_blob(blob)
         expected = int.from_bytes(data[C.PAYLOAD_END:], "little")
-        in_buf, out_buf = self._buffers(C.BLOB_BYTES, 1)
+        in_buf, _ = self._buffers(C.BLOB_BYTES, 1)
         in_buf[: C.BLOB_BYTES] = np.frombuffer(data, dtype=np.uint8)
         self.loaded_crc = None
         self._job(C.CMD_LOAD_WEIGHTS, 0, C.BLOB_BYTES, 1, "LOAD_WEIGHTS",

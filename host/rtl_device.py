@@ -19,7 +19,6 @@ Inside a cocotb test, the driver runs in a :func:`cocotb.task.bridge` thread
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -108,13 +107,18 @@ def open_rtl_overlay(dut, directory: str | Path | None = None, **hwh):
     design parameters (see ``seam_hwh.hwh_text``); the IP is declared with
     the RTL packaging's VLNV.
     """
-    from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamSink, AxiStreamSource
+    from cocotb.task import resume
+    from cocotbext.axi import (
+        AxiLiteBus,
+        AxiLiteMaster,
+        AxiStreamBus,
+        AxiStreamSink,
+        AxiStreamSource,
+    )
 
     from ..overlay.lenet_overlay import LeNetOverlay
     from .device_seam import SeamDevice
     from .seam_hwh import write_design
-
-    from cocotb.task import resume
 
     async def make_bfms():
         # the bus models start coroutines, so they are created in the simulator's thread

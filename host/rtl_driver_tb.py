@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.task import bridge
 from cocotb.triggers import ClockCycles
-
-from lenet_pynq import contract as C
 from lenet_pynq.host.driver import LenetJobError
 from lenet_pynq.host.rtl_device import open_rtl_overlay
+
+from lenet_pynq import contract as C
 
 JOB_ENV = "LENET_RTL_JOB"
 CLOCK_NS = 1000 // C.CLOCK_MHZ
@@ -69,5 +70,4 @@ async def driver_job(dut):
     dut.ap_rst_n.value = 1
     await ClockCycles(dut.ap_clk, 5)
     result = await bridge(_drive)(dut, job)
-    with open(job["out"], "w") as f:
-        json.dump(result, f)
+    Path(job["out"]).write_text(json.dumps(result))  # the simulation is over: blocking is harmless

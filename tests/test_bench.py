@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-
-from lenet_pynq.cli import main
 from lenet_pynq.train import blob, checkpoint
 from lenet_pynq.train.model import he_init
+
+from lenet_pynq.cli import main
 
 COUNT = 400
 

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pynq.lib.dma import DMA
-
-from lenet_pynq import contract as C
-from lenet_pynq.errors import LenetError
 from lenet_pynq.host import axi_dma as R
 from lenet_pynq.host.driver import (
     ImageFormatError,
     LenetConfigError,
     LenetDmaError,
+    LeNetIP,
     LenetJobError,
     LenetTimeoutError,
     LenetWeightsError,
-    LeNetIP,
 )
 from lenet_pynq.host.model_device import ModelStream, model_seam, open_model_overlay
 from lenet_pynq.train import blob, golden
 from lenet_pynq.train.device_model import DeviceModel
+from pynq.lib.dma import DMA
+
+from lenet_pynq import contract as C
+from lenet_pynq.errors import LenetError
 
 Q = blob.random_model(seed=3)
 BLOB = blob.encode(Q)
