@@ -62,7 +62,7 @@ void drain_to_tlast(hls::stream<lenet_beat_t> &in) {
     bool last = false;
 drain:
     while (!last) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
         last = in.read().last;
     }
 }
@@ -84,8 +84,7 @@ errcode_t header_error(int index, word_t word) {
 
 // The four bytes of an int8 section word go to consecutive elements; the
 // padding bytes past the section's end (conv1.w) are dropped.
-template <int N>
-void store_bytes(weight_t w[N], int word_index, word_t word) {
+template <int N> void store_bytes(weight_t w[N], int word_index, word_t word) {
 #pragma HLS INLINE
 store_bytes:
     for (int k = 0; k < 4; k++) {
@@ -138,8 +137,8 @@ void load_weights(hls::stream<lenet_beat_t> &in, errcode_t &error, word_t &crc_o
     bool last = false;
 load_words:
     while (!last) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=1 max=kCrcWord+1 avg=kCrcWord+1
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kCrcWord + 1 avg = kCrcWord + 1
         const lenet_beat_t beat = in.read();
         last = beat.last;
         if (err == LENET_ERR_OK) {
@@ -176,12 +175,12 @@ void read_images(hls::stream<lenet_beat_t> &in, hls::stream<bool> &valid_out, hl
     bool stopped = false, late = false;
 read_slots:
     for (int n = 0; n < count; n++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=kMaxCount avg=1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxCount avg = 1
         bool complete = false;
         if (!stopped) {
         read_words:
             for (int i = 0; i < kImageWords; i++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
                 const lenet_beat_t beat = in.read();
                 image[i] = beat.data;
                 const bool job_end = n == count - 1 && i == kImageWords - 1;
@@ -198,15 +197,16 @@ read_slots:
         if (complete) {
         read_forward:
             for (int i = 0; i < kImageWords; i++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
                 words.write(image[i]);
             }
         }
     }
     if (late)
         drain_to_tlast(in);
-    error_out.write(stopped ? errcode_t(LENET_ERR_EARLY_TLAST) : late ? errcode_t(LENET_ERR_LATE_TLAST)
-                                                                      : errcode_t(LENET_ERR_OK));
+    error_out.write(stopped ? errcode_t(LENET_ERR_EARLY_TLAST)
+                    : late  ? errcode_t(LENET_ERR_LATE_TLAST)
+                            : errcode_t(LENET_ERR_OK));
 }
 
 // Per valid image: the class (argmax, ties to the lowest index) and the ten
@@ -217,14 +217,14 @@ void write_results(hls::stream<bool> &valid_in, hls::stream<acc_t> &logits_in, h
     count_t n_done = 0;
 write_slots:
     for (int n = 0; n < count; n++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=kMaxCount avg=1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxCount avg = 1
         if (!valid_in.read())
             continue;
         int best = 0;
         acc_t best_logit = 0;
     write_argmax:
         for (int c = 0; c < kClasses; c++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
             const acc_t v = logits_in.read();
             logits[c] = v;
             if (c == 0 || v > best_logit) { // strictly greater: ties keep the lowest index
@@ -235,7 +235,7 @@ write_slots:
         out.write(make_beat(best, false));
     write_logits:
         for (int c = 0; c < kClasses; c++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
             out.write(make_beat(word_t(logits[c]), false));
         }
         n_done++;
@@ -250,9 +250,9 @@ write_slots:
 void infer(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, count_t count, errcode_t &error,
            count_t &done, const weight_t c1_w[conv1_config::n_weights], const acc_t c1_b[conv1_config::out_ch],
            shift_t c1_s, const weight_t c2_w[conv2_config::n_weights], const acc_t c2_b[conv2_config::out_ch],
-           shift_t c2_s, const weight_t f1_w[fc1_config::n_weights], const acc_t f1_b[fc1_config::n_out],
-           shift_t f1_s, const weight_t f2_w[fc2_config::n_weights], const acc_t f2_b[fc2_config::n_out],
-           shift_t f2_s, const weight_t f3_w[fc3_config::n_weights], const acc_t f3_b[fc3_config::n_out]) {
+           shift_t c2_s, const weight_t f1_w[fc1_config::n_weights], const acc_t f1_b[fc1_config::n_out], shift_t f1_s,
+           const weight_t f2_w[fc2_config::n_weights], const acc_t f2_b[fc2_config::n_out], shift_t f2_s,
+           const weight_t f3_w[fc3_config::n_weights], const acc_t f3_b[fc3_config::n_out]) {
     // Seven processes, one image slot at a time each; the FIFOs between them
     // hold an image's worth so a stage can run an image ahead of the next.
 #pragma HLS DATAFLOW
@@ -263,18 +263,18 @@ void infer(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, count_
     hls::stream<pixel_t> pool2("pool2"), fc1_out("fc1_out"), fc2_out("fc2_out");
     hls::stream<acc_t> logits("logits");
     hls::stream<errcode_t> read_error("read_error");
-#pragma HLS STREAM variable=v_read depth=kDepthTokens
-#pragma HLS STREAM variable=v_conv1 depth=kDepthTokens
-#pragma HLS STREAM variable=v_conv2 depth=kDepthTokens
-#pragma HLS STREAM variable=v_fc1 depth=kDepthTokens
-#pragma HLS STREAM variable=v_fc2 depth=kDepthTokens
-#pragma HLS STREAM variable=v_fc3 depth=kDepthTokens
-#pragma HLS STREAM variable=words depth=kDepthWords
-#pragma HLS STREAM variable=pool1 depth=kDepthPool1
-#pragma HLS STREAM variable=pool2 depth=kDepthPool2
-#pragma HLS STREAM variable=fc1_out depth=kDepthFc1
-#pragma HLS STREAM variable=fc2_out depth=kDepthFc2
-#pragma HLS STREAM variable=logits depth=kDepthLogits
+#pragma HLS STREAM variable = v_read depth = kDepthTokens
+#pragma HLS STREAM variable = v_conv1 depth = kDepthTokens
+#pragma HLS STREAM variable = v_conv2 depth = kDepthTokens
+#pragma HLS STREAM variable = v_fc1 depth = kDepthTokens
+#pragma HLS STREAM variable = v_fc2 depth = kDepthTokens
+#pragma HLS STREAM variable = v_fc3 depth = kDepthTokens
+#pragma HLS STREAM variable = words depth = kDepthWords
+#pragma HLS STREAM variable = pool1 depth = kDepthPool1
+#pragma HLS STREAM variable = pool2 depth = kDepthPool2
+#pragma HLS STREAM variable = fc1_out depth = kDepthFc1
+#pragma HLS STREAM variable = fc2_out depth = kDepthFc2
+#pragma HLS STREAM variable = logits depth = kDepthLogits
 
     read_images(in, v_read, words, read_error, count);
     conv1_pool1<conv1_config>(v_read, words, v_conv1, pool1, c1_w, c1_b, c1_s, count);
@@ -301,24 +301,24 @@ void lenet(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, ap_uin
            ap_uint<32> &status, ap_uint<32> &weights_crc, ap_uint<32> &images_done) {
     // Interface: AXI4-Stream in/out (ports in_r/out_r), ap_ctrl_hs block
     // control and every argument on the s_axi_control AXI4-Lite slave.
-#pragma HLS INTERFACE mode=axis port=in
-#pragma HLS INTERFACE mode=axis port=out
-#pragma HLS INTERFACE mode=ap_ctrl_hs port=return
-#pragma HLS INTERFACE mode=s_axilite port=return bundle=control
-#pragma HLS INTERFACE mode=s_axilite port=command offset=0x10 bundle=control
-#pragma HLS INTERFACE mode=s_axilite port=count offset=0x18 bundle=control
-#pragma HLS INTERFACE mode=s_axilite port=status offset=0x20 bundle=control
-#pragma HLS INTERFACE mode=s_axilite port=weights_crc offset=0x28 bundle=control
-#pragma HLS INTERFACE mode=s_axilite port=images_done offset=0x30 bundle=control
+#pragma HLS INTERFACE mode = axis port = in
+#pragma HLS INTERFACE mode = axis port = out
+#pragma HLS INTERFACE mode = ap_ctrl_hs port = return
+#pragma HLS INTERFACE mode = s_axilite port = return bundle = control
+#pragma HLS INTERFACE mode = s_axilite port = command offset = 0x10 bundle = control
+#pragma HLS INTERFACE mode = s_axilite port = count offset = 0x18 bundle = control
+#pragma HLS INTERFACE mode = s_axilite port = status offset = 0x20 bundle = control
+#pragma HLS INTERFACE mode = s_axilite port = weights_crc offset = 0x28 bundle = control
+#pragma HLS INTERFACE mode = s_axilite port = images_done offset = 0x30 bundle = control
     // Weight banks: what each stage's pipelined inner loop reads per cycle.
     // conv1: all 150 weights at once (registers); conv2: the 150 taps of one
     // output channel (150 banks of 16); fc: `pe` consecutive inputs.
-#pragma HLS ARRAY_PARTITION variable=conv1_w complete
-#pragma HLS ARRAY_PARTITION variable=conv1_b complete
-#pragma HLS ARRAY_PARTITION variable=conv2_w type=cyclic factor=conv2_config::taps
-#pragma HLS ARRAY_PARTITION variable=fc1_w type=cyclic factor=fc1_config::pe
-#pragma HLS ARRAY_PARTITION variable=fc2_w type=cyclic factor=fc2_config::pe
-#pragma HLS ARRAY_PARTITION variable=fc3_w type=cyclic factor=fc3_config::pe
+#pragma HLS ARRAY_PARTITION variable = conv1_w complete
+#pragma HLS ARRAY_PARTITION variable = conv1_b complete
+#pragma HLS ARRAY_PARTITION variable = conv2_w type = cyclic factor = conv2_config::taps
+#pragma HLS ARRAY_PARTITION variable = fc1_w type = cyclic factor = fc1_config::pe
+#pragma HLS ARRAY_PARTITION variable = fc2_w type = cyclic factor = fc2_config::pe
+#pragma HLS ARRAY_PARTITION variable = fc3_w type = cyclic factor = fc3_config::pe
     errcode_t error = LENET_ERR_OK;
     count_t done = 0;
 
@@ -331,14 +331,14 @@ void lenet(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, ap_uin
         weights_crc_reg = weights_valid ? crc : word_t(0);
         write_trailer(out, error, 0);
     } else if (command != LENET_CMD_INFER || count == 0 || count > LENET_MAX_COUNT || !weights_valid) {
-        error = command != LENET_CMD_INFER                  ? errcode_t(LENET_ERR_BAD_COMMAND)
+        error = command != LENET_CMD_INFER                ? errcode_t(LENET_ERR_BAD_COMMAND)
                 : (count == 0 || count > LENET_MAX_COUNT) ? errcode_t(LENET_ERR_BAD_COUNT)
-                                                            : errcode_t(LENET_ERR_NO_WEIGHTS);
+                                                          : errcode_t(LENET_ERR_NO_WEIGHTS);
         drain_to_tlast(in);
         write_trailer(out, error, 0);
     } else {
-        infer(in, out, count_t(count), error, done, conv1_w, conv1_b, shift_conv1, conv2_w, conv2_b, shift_conv2,
-              fc1_w, fc1_b, shift_fc1, fc2_w, fc2_b, shift_fc2, fc3_w, fc3_b);
+        infer(in, out, count_t(count), error, done, conv1_w, conv1_b, shift_conv1, conv2_w, conv2_b, shift_conv2, fc1_w,
+              fc1_b, shift_fc1, fc2_w, fc2_b, shift_fc2, fc3_w, fc3_b);
     }
 
     status = error;

@@ -14,13 +14,13 @@
 namespace lenet_ip {
 
 // --- types ---------------------------------------------------------------------
-typedef ap_uint<32> word_t;  // one stream word / one register
-typedef ap_uint<8> pixel_t;  // uint8 activation (input pixels, ReLU outputs)
-typedef ap_int<8> weight_t;  // int8 weight
-typedef ap_int<32> acc_t;    // int32 bias / accumulator, wraps modulo 2^32
-typedef ap_uint<5> shift_t;  // requantization shift, 0 ... 31
-typedef ap_uint<16> count_t; // images in a job / images done
-typedef ap_uint<8> errcode_t;  // contract section 6 error code
+typedef ap_uint<32> word_t;   // one stream word / one register
+typedef ap_uint<8> pixel_t;   // uint8 activation (input pixels, ReLU outputs)
+typedef ap_int<8> weight_t;   // int8 weight
+typedef ap_int<32> acc_t;     // int32 bias / accumulator, wraps modulo 2^32
+typedef ap_uint<5> shift_t;   // requantization shift, 0 ... 31
+typedef ap_uint<16> count_t;  // images in a job / images done
+typedef ap_uint<8> errcode_t; // contract section 6 error code
 
 // --- the network (contract section 1) ------------------------------------------
 const int kImageSide = LENET_IMAGE_SIDE;
@@ -38,10 +38,10 @@ const int kPool = 2;                    // both max-pools are 2x2, stride 2 (sec
 struct conv1_config {
     static const int in_ch = LENET_CONV1_IN;
     static const int out_ch = LENET_CONV1_OUT;
-    static const int in_side = kPaddedSide;             // 32: the zero-padded image
-    static const int out_side = in_side - kKernel + 1;  // 28
-    static const int pool_side = out_side / kPool;      // 14
-    static const int taps = in_ch * kKernel * kKernel;  // weights per output channel
+    static const int in_side = kPaddedSide;            // 32: the zero-padded image
+    static const int out_side = in_side - kKernel + 1; // 28
+    static const int pool_side = out_side / kPool;     // 14
+    static const int taps = in_ch * kKernel * kKernel; // weights per output channel
     static const int n_weights = out_ch * taps;
 };
 
@@ -85,12 +85,9 @@ static_assert(LENET_CONV2_B_OFFSET_WORDS - LENET_CONV2_W_OFFSET_WORDS == conv2_c
               "conv2.w section size");
 static_assert(LENET_CONV1_B_OFFSET_WORDS - LENET_CONV1_W_OFFSET_WORDS == (conv1_config::n_weights + 3) / 4,
               "conv1.w section size");
-static_assert(LENET_FC1_B_OFFSET_WORDS - LENET_FC1_W_OFFSET_WORDS == fc1_config::n_weights / 4,
-              "fc1.w section size");
-static_assert(LENET_FC2_B_OFFSET_WORDS - LENET_FC2_W_OFFSET_WORDS == fc2_config::n_weights / 4,
-              "fc2.w section size");
-static_assert(LENET_FC3_B_OFFSET_WORDS - LENET_FC3_W_OFFSET_WORDS == fc3_config::n_weights / 4,
-              "fc3.w section size");
+static_assert(LENET_FC1_B_OFFSET_WORDS - LENET_FC1_W_OFFSET_WORDS == fc1_config::n_weights / 4, "fc1.w section size");
+static_assert(LENET_FC2_B_OFFSET_WORDS - LENET_FC2_W_OFFSET_WORDS == fc2_config::n_weights / 4, "fc2.w section size");
+static_assert(LENET_FC3_B_OFFSET_WORDS - LENET_FC3_W_OFFSET_WORDS == fc3_config::n_weights / 4, "fc3.w section size");
 static_assert(LENET_CRC_WORD_INDEX - LENET_FC3_B_OFFSET_WORDS == fc3_config::n_out, "fc3.b is the last section");
 
 // A pool1 pixel: the six conv1 channels side by side, so conv2 reads a whole

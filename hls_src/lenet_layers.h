@@ -55,14 +55,14 @@ void conv1_pool1(hls::stream<bool> &valid_in, hls::stream<word_t> &words, hls::s
     // The padded image. Its border is never written, so it stays zero: that
     // is the padding of contract section 1, free of cost per image.
     static pixel_t img[CFG::in_side][CFG::in_side];
-#pragma HLS ARRAY_PARTITION variable=img type=cyclic factor=kKernel dim=1
-#pragma HLS ARRAY_PARTITION variable=img type=cyclic factor=kPixelsPerWord dim=2
+#pragma HLS ARRAY_PARTITION variable = img type = cyclic factor = kKernel dim = 1
+#pragma HLS ARRAY_PARTITION variable = img type = cyclic factor = kPixelsPerWord dim = 2
     pixel_t win[kKernel][kKernel];
-#pragma HLS ARRAY_PARTITION variable=win complete dim=0
-    pixel_t hmax[CFG::out_ch];                // max of the current horizontal pair
+#pragma HLS ARRAY_PARTITION variable = win complete dim = 0
+    pixel_t hmax[CFG::out_ch];                 // max of the current horizontal pair
     pixel_t vmax[CFG::out_ch][CFG::pool_side]; // pair maxima of the even row above
-#pragma HLS ARRAY_PARTITION variable=hmax complete
-#pragma HLS ARRAY_PARTITION variable=vmax complete dim=1
+#pragma HLS ARRAY_PARTITION variable = hmax complete
+#pragma HLS ARRAY_PARTITION variable = vmax complete dim = 1
     assert(CFG::in_ch == 1 && "conv1_pool1 reads a single-channel image");
     assert(kImageSide % kPixelsPerWord == 0 && "an image word never straddles two rows");
 
@@ -76,7 +76,7 @@ conv1_images:
         int row = kPad, col = kPad;
     conv1_load:
         for (int i = 0; i < kImageWords; i++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
             const word_t word = words.read();
         conv1_unpack:
             for (int k = 0; k < kPixelsPerWord; k++) {
@@ -99,7 +99,7 @@ conv1_images:
         for (int y = 0; y < CFG::out_side; y++) {
         conv1_cols:
             for (int x = 0; x < CFG::in_side; x++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
             conv1_shift:
                 for (int ky = 0; ky < kKernel; ky++) {
 #pragma HLS UNROLL
@@ -119,7 +119,7 @@ conv1_images:
                     for (int t = 0; t < CFG::taps; t++) {
 #pragma HLS UNROLL
                         const ap_int<17> prod = w[oc * CFG::taps + t] * win[t / kKernel][t % kKernel];
-#pragma HLS BIND_OP variable=prod op=mul impl=fabric
+#pragma HLS BIND_OP variable = prod op = mul impl = fabric
                         acc += prod;
                     }
                     const pixel_t v = requantize(acc, shift);
@@ -147,15 +147,15 @@ conv1_images:
 // is fc1's input order (contract section 1).
 template <class CFG>
 void conv2_pool2(hls::stream<bool> &valid_in, hls::stream<pool1_pixel_t> &in, hls::stream<bool> &valid_out,
-                 hls::stream<pixel_t> &out, const weight_t w[CFG::n_weights], const acc_t b[CFG::out_ch],
-                 shift_t shift, count_t count) {
+                 hls::stream<pixel_t> &out, const weight_t w[CFG::n_weights], const acc_t b[CFG::out_ch], shift_t shift,
+                 count_t count) {
     pool1_pixel_t map[CFG::in_side][CFG::in_side];
-#pragma HLS ARRAY_PARTITION variable=map type=cyclic factor=kKernel dim=1
+#pragma HLS ARRAY_PARTITION variable = map type = cyclic factor = kKernel dim = 1
     pool1_pixel_t win[kKernel][kKernel];
-#pragma HLS ARRAY_PARTITION variable=win complete dim=0
+#pragma HLS ARRAY_PARTITION variable = win complete dim = 0
     pixel_t hmax;
     pixel_t vmax[CFG::pool_side];
-#pragma HLS ARRAY_PARTITION variable=vmax complete
+#pragma HLS ARRAY_PARTITION variable = vmax complete
 
 conv2_images:
     for (int n = 0; n < count; n++) {
@@ -166,7 +166,7 @@ conv2_images:
 
     conv2_load:
         for (int i = 0; i < CFG::in_side * CFG::in_side; i++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
             map[i / CFG::in_side][i % CFG::in_side] = in.read();
         }
 
@@ -176,7 +176,7 @@ conv2_images:
             for (int y = 0; y < CFG::out_side; y++) {
             conv2_cols:
                 for (int x = 0; x < CFG::in_side; x++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
                 conv2_shift:
                     for (int ky = 0; ky < kKernel; ky++) {
 #pragma HLS UNROLL
@@ -217,11 +217,10 @@ conv2_images:
 // of consecutive inputs per cycle; the (output, step) nest is one pipelined
 // loop so there is no pipeline drain between outputs.
 template <class CFG, class out_t, int TRACE>
-void dense(hls::stream<bool> &valid_in, hls::stream<pixel_t> &in, hls::stream<bool> &valid_out,
-           hls::stream<out_t> &out, const weight_t w[CFG::n_weights], const acc_t b[CFG::n_out], shift_t shift,
-           count_t count) {
+void dense(hls::stream<bool> &valid_in, hls::stream<pixel_t> &in, hls::stream<bool> &valid_out, hls::stream<out_t> &out,
+           const weight_t w[CFG::n_weights], const acc_t b[CFG::n_out], shift_t shift, count_t count) {
     pixel_t x[CFG::n_in];
-#pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CFG::pe
+#pragma HLS ARRAY_PARTITION variable = x type = cyclic factor = CFG::pe
 
 dense_images:
     for (int n = 0; n < count; n++) {
@@ -232,7 +231,7 @@ dense_images:
 
     dense_load:
         for (int i = 0; i < CFG::n_in; i++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
             x[i] = in.read();
         }
 
@@ -240,7 +239,7 @@ dense_images:
         int o = 0, step = 0;
     dense_mac:
         for (int t = 0; t < CFG::n_out * CFG::steps; t++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS PIPELINE II = 1
             acc_t partial = 0;
         dense_pe:
             for (int p = 0; p < CFG::pe; p++) {

@@ -27,8 +27,8 @@ typedef void (*trace_sink_t)(int layer, int image, int index, int value);
 extern trace_sink_t trace_sink;
 #define LENET_TRACE(layer, image, index, value)                                                                        \
     do {                                                                                                               \
-        if (lenet_ip::trace_sink)                                                                                         \
-            lenet_ip::trace_sink((layer), (int)(image), (int)(index), (int)(value));                                      \
+        if (lenet_ip::trace_sink)                                                                                      \
+            lenet_ip::trace_sink((layer), (int)(image), (int)(index), (int)(value));                                   \
     } while (0)
 #else
 #define LENET_TRACE(layer, image, index, value)                                                                        \

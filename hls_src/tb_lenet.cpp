@@ -28,7 +28,7 @@ int jobs_run = 0;
     do {                                                                                                               \
         if (!(cond)) {                                                                                                 \
             failures++;                                                                                                \
-            std::printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                         \
+            std::printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                           \
             std::printf(__VA_ARGS__);                                                                                  \
             std::printf("\n");                                                                                         \
         }                                                                                                              \
@@ -244,9 +244,9 @@ int main(int argc, char **argv) {
     // 4. Malformed LOAD_WEIGHTS jobs: each leaves no valid weights; a good load recovers.
     struct BadBlob {
         const char *what;
-        size_t word;     // the word to change (or, if n_words < the blob, ignored)
-        uint32_t value;  // its new value
-        size_t n_words;  // words sent
+        size_t word;    // the word to change (or, if n_words < the blob, ignored)
+        uint32_t value; // its new value
+        size_t n_words; // words sent
         std::vector<size_t> tlast;
         uint32_t error;
     };
@@ -297,8 +297,8 @@ int main(int argc, char **argv) {
             if (want > int32_t(golden[n * R + 1 + best] + uint32_t(delta[best])))
                 best = k;
         }
-        CHECK(job.out[n * R] == uint32_t(best), "changed biases: image %zu class %u, expected %d", n,
-              job.out[n * R], best);
+        CHECK(job.out[n * R] == uint32_t(best), "changed biases: image %zu class %u, expected %d", n, job.out[n * R],
+              best);
     }
     load(blob, "LOAD_WEIGHTS back to the exported blob");
     job = run(LENET_CMD_INFER, n_check, slice(infer_in, 0, n_check * W));

@@ -32,8 +32,7 @@ template <typename T> class stream {
 
     T read() {
         if (fifo_.empty()) {
-            std::fprintf(stderr, "hls::stream '%s': read while empty (the hardware would stall here)\n",
-                         name_.c_str());
+            std::fprintf(stderr, "hls::stream '%s': read while empty (the hardware would stall here)\n", name_.c_str());
             std::abort();
         }
         T value = fifo_.front();
