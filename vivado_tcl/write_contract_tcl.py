@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lenet_pynq import contract  # noqa: E402  (needs the path above)
+from lenet_pynq import contract  # after the sys.path line above
 
 # Contract name -> Tcl variable name (all set in the global namespace).
 NAMES = (
