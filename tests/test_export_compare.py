@@ -129,3 +129,20 @@ def test_parse_indices():
     assert export.parse_indices("3, 7,10-12") == [3, 7, 10, 11, 12]
     with pytest.raises(LenetError, match="ranges"):
         export.parse_indices("a-b")
+
+
+def test_export_command_takes_the_requested_test_images(tmp_path, capsys):
+    from lenet_pynq.train import mnist
+
+    path, _ = blob.save(blob.random_model(2), tmp_path / "w_int8.bin")
+    out = tmp_path / "v"
+    assert cli.main(["export", "--blob", str(path), "--out", str(out), "--count", "3", "--first", "2"]) == 0
+    doc = json.loads((out / "vectors.json").read_text())
+    images, labels = mnist.load("test")
+    assert doc["indices"] == [2, 3, 4]
+    np.testing.assert_array_equal(np.fromfile(out / "images.bin", np.uint8), images[2:5].reshape(-1))
+    np.testing.assert_array_equal(np.fromfile(out / "labels.bin", np.uint8), labels[2:5])
+    assert cli.main(["export", "--blob", str(path), "--out", str(out), "--indices", "9999,0"]) == 0
+    assert json.loads((out / "vectors.json").read_text())["indices"] == [9999, 0]
+    assert cli.main(["export", "--blob", str(path), "--out", str(out), "--indices", "10000"]) == 1
+    assert "outside the test set" in capsys.readouterr().err

@@ -87,3 +87,17 @@ def test_lenet_test_int_uses_the_golden_model_in_real_units(tmp_path):
     logits_fn, source = evaluate.model_logits(args)
     assert str(path) in source
     np.testing.assert_array_equal(logits_fn(images), golden.run(q, images) * 2.0 ** -q.fracs["fc3"].out_frac)
+
+
+def test_quantize_command_writes_a_loadable_blob(tmp_path, capsys):
+    from lenet_pynq import cli
+    from lenet_pynq.train import blob, checkpoint
+
+    checkpoint.save(model.LeNet5(seed=4).params, tmp_path, "m")
+    out = tmp_path / "m_int8.bin"
+    argv = ["quantize", "--weights-dir", str(tmp_path), "--model-name", "m", "--out", str(out),
+            "--calibration-images", "50"]
+    assert cli.main(argv) == 0
+    q = blob.load(out)
+    assert q.info["calibration_images"] == 50 and q.fracs["conv1"].in_frac == 0
+    assert f"CRC {blob.crc_word(q):#010x}" in capsys.readouterr().out

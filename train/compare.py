@@ -142,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  note: {n}")
     first = next((r for r in results if r.count), None)
     if first is None:
-        print(f"identical within tolerance: {len(results)} layers")
+        exact = all(r.max_diff == 0 for r in results)
+        print(f"{'identical' if exact else 'agree within tolerance'}: {len(results)} layers")
         return 0
     index = ", ".join(map(str, first.first[1:]))
     print(f"first difference: layer {first.name}, image {first.first[0]}, element [{index}]: "
