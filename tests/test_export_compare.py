@@ -146,3 +146,10 @@ def test_export_command_takes_the_requested_test_images(tmp_path, capsys):
     assert json.loads((out / "vectors.json").read_text())["indices"] == [9999, 0]
     assert cli.main(["export", "--blob", str(path), "--out", str(out), "--indices", "10000"]) == 1
     assert "outside the test set" in capsys.readouterr().err
+
+
+def test_compare_says_when_the_integer_side_is_clamped(tmp_path):
+    f = dumps.write(tmp_path / "f", {"fc1": np.array([[1.0, 9.0]], np.float32)})
+    i = dumps.write(tmp_path / "i", {"fc1": np.array([[32, 255]], np.uint8)}, {"fc1": 5})
+    results, _ = compare.compare_dirs(f, i)
+    assert results[0].first == (0, 1) and "B at the uint8 clamp" in results[0].note

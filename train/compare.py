@@ -48,6 +48,7 @@ class LayerResult:
     first: tuple[int, ...] | None = None  # multi-index (image first) of the first such element
     a: float | None = None
     b: float | None = None
+    note: str = ""  # e.g. that one side sits at the uint8 clamp
 
     def line(self) -> str:
         if self.count:
@@ -97,6 +98,9 @@ def compare_layer(name: str, a: np.ndarray, b: np.ndarray, frac_a: int | None, f
         i = int(bad[0])
         result.first = tuple(int(k) for k in np.unravel_index(i, a.shape))
         result.a, result.b = va.reshape(-1)[i].item(), vb.reshape(-1)[i].item()
+        clamped = [side for side, arr in (("A", a), ("B", b)) if arr.dtype == np.uint8 and arr.reshape(-1)[i] == 255]
+        if clamped and units == "real":
+            result.note = f" ({' and '.join(clamped)} at the uint8 clamp, 255: the float value is out of range)"
     return result
 
 
@@ -147,5 +151,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     index = ", ".join(map(str, first.first[1:]))
     print(f"first difference: layer {first.name}, image {first.first[0]}, element [{index}]: "
-          f"A = {_fmt(first.a)}, B = {_fmt(first.b)}")
+          f"A = {_fmt(first.a)}, B = {_fmt(first.b)}{first.note}")
     return 1
