@@ -1,0 +1,205 @@
+// The compute engine: the sequencer's steps go through operand fetch, the
+// MAC array, requantization and the layer writer; fc3's accumulators are
+// the logits. Stages (S0 = the step as issued):
+//   S1 weight bank read, activation read    S2 window; multiply
+//   S3 bias bank read; add the taps         S4 accumulate
+//   S5 requantize (fc3: logits out)         S6 pool / write a layer's result
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+`include "lenet_contract.vh"
+
+module lenet_engine #(
+    parameter LANES = 16,          // compute lanes
+    parameter TAPS = 5,            // MACs per lane per step
+    parameter WADDR_WIDTH = 10,    // weight bank address bits
+    parameter BADDR_WIDTH = 5,     // bias bank address bits
+    parameter DRAIN_CYCLES = 8,    // sequencer wait between layers (S0 to the write after S6)
+    parameter WBASE_CONV1 = 0,     // bank layout, as lenet_weight_loader's
+    parameter WBASE_CONV2 = 0,
+    parameter WBASE_FC1 = 0,
+    parameter WBASE_FC2 = 0,
+    parameter WBASE_FC3 = 0,
+    parameter EPR_FC1 = 0,
+    parameter EPR_FC2 = 0,
+    parameter EPR_FC3 = 0,
+    parameter BBASE_CONV1 = 0,
+    parameter BBASE_CONV2 = 0,
+    parameter BBASE_FC1 = 0,
+    parameter BBASE_FC2 = 0,
+    parameter BBASE_FC3 = 0
+) (
+    input  wire                   clk,
+    input  wire                   rst,
+
+    // image buffers
+    input  wire [1:0]             img_full,
+    output wire                   img_release,
+    output wire                   img_rd_sel,
+    output wire [4:0]             img_rd_row,
+    input  wire [`LENET_IMAGE_SIDE*8-1:0] img_rd_data,
+
+    // weights, biases and shifts from the loader
+    input  wire                   wbank_wr_en,
+    input  wire [LANES-1:0]       wbank_wr_lanes,
+    input  wire [WADDR_WIDTH-1:0] wbank_wr_addr,
+    input  wire [TAPS*8-1:0]      wbank_wr_data,
+    input  wire                   bbank_wr_en,
+    input  wire [LANES-1:0]       bbank_wr_lanes,
+    input  wire [BADDR_WIDTH-1:0] bbank_wr_addr,
+    input  wire [31:0]            bbank_wr_data,
+    input  wire [31:0]            shifts,
+
+    // the logits of each image
+    input  wire                   slot_free,
+    output wire                   logits_valid,
+    output wire [`LENET_NUM_CLASSES*32-1:0] logits
+);
+
+localparam [2:0] L_CONV1 = 3'd0, L_CONV2 = 3'd1, L_FC1 = 3'd2, L_FC3 = 3'd4;
+localparam MIRROR = `LENET_CONV1_OUT;
+localparam P1_SIDE = (`LENET_PADDED_SIDE - `LENET_CONV1_KERNEL + 1) / 2;
+localparam P2_SIDE = (P1_SIDE - `LENET_CONV1_KERNEL + 1) / 2;
+localparam SB = `LENET_SHIFT_FIELD_BITS;
+localparam SS = `LENET_SHIFT_FIELD_STRIDE;
+
+// --- S0: the step ------------------------------------------------------------
+
+wire                   s0_valid, s0_first, s0_last, s0_pfirst, s0_plast, s0_rlast;
+wire [2:0]             s0_layer;
+wire [3:0]             s0_row;
+wire [WADDR_WIDTH-1:0] s0_waddr;
+wire [BADDR_WIDTH-1:0] s0_baddr;
+wire                   s0_img_zero;
+wire [4:0]             s0_x;
+wire [3:0]             s0_act_lane, s0_act_row;
+wire [6:0]             s0_k;
+
+lenet_sequencer #(
+    .LANES(LANES), .TAPS(TAPS), .WADDR_WIDTH(WADDR_WIDTH), .BADDR_WIDTH(BADDR_WIDTH),
+    .DRAIN_CYCLES(DRAIN_CYCLES),
+    .WBASE_CONV1(WBASE_CONV1), .WBASE_CONV2(WBASE_CONV2), .WBASE_FC1(WBASE_FC1),
+    .WBASE_FC2(WBASE_FC2), .WBASE_FC3(WBASE_FC3),
+    .EPR_FC1(EPR_FC1), .EPR_FC2(EPR_FC2), .EPR_FC3(EPR_FC3),
+    .BBASE_CONV1(BBASE_CONV1), .BBASE_CONV2(BBASE_CONV2), .BBASE_FC1(BBASE_FC1),
+    .BBASE_FC2(BBASE_FC2), .BBASE_FC3(BBASE_FC3)
+) sequencer_inst (
+    .clk(clk), .rst(rst),
+    .img_full(img_full), .img_sel(img_rd_sel), .img_release(img_release), .slot_free(slot_free),
+    .step_valid(s0_valid), .step_layer(s0_layer), .step_first(s0_first), .step_last(s0_last),
+    .step_pool_first(s0_pfirst), .step_pool_last(s0_plast), .step_row_last(s0_rlast),
+    .step_row(s0_row), .step_waddr(s0_waddr), .step_baddr(s0_baddr),
+    .step_img_row(img_rd_row), .step_img_zero(s0_img_zero), .step_x(s0_x),
+    .step_act_lane(s0_act_lane), .step_act_row(s0_act_row), .step_k(s0_k)
+);
+
+// The step's control travels with its data: one token register per stage.
+localparam TW = 1 + 3 + 5 + 4 + BADDR_WIDTH + WADDR_WIDTH;
+wire [TW-1:0] tok0 = {s0_valid, s0_layer, s0_first, s0_last, s0_pfirst, s0_plast, s0_rlast,
+                      s0_row, s0_baddr, s0_waddr};
+reg  [TW-1:0] tok1 = {TW{1'b0}}, tok2 = {TW{1'b0}}, tok3 = {TW{1'b0}};
+reg  [TW-1:0] tok4 = {TW{1'b0}}, tok5 = {TW{1'b0}}, tok6 = {TW{1'b0}};
+always @(posedge clk) begin
+    {tok6, tok5, tok4, tok3, tok2, tok1} <= {tok5, tok4, tok3, tok2, tok1, tok0};
+    if (rst) begin
+        tok1[TW-1] <= 1'b0;
+        tok2[TW-1] <= 1'b0;
+        tok3[TW-1] <= 1'b0;
+        tok4[TW-1] <= 1'b0;
+        tok5[TW-1] <= 1'b0;
+        tok6[TW-1] <= 1'b0;
+    end
+end
+
+`define TOK_VALID(t) t[TW-1]
+`define TOK_LAYER(t) t[TW-2 -: 3]
+
+wire          tok2_first = tok2[TW-5];
+wire          tok5_last = tok5[TW-6];
+wire [BADDR_WIDTH-1:0] tok3_baddr = tok3[WADDR_WIDTH +: BADDR_WIDTH];
+wire [WADDR_WIDTH-1:0] tok1_waddr = tok1[0 +: WADDR_WIDTH];
+
+// --- S1: weights and operands --------------------------------------------------
+
+wire [LANES*TAPS*8-1:0] weights;
+wire [LANES*32-1:0]     biases;
+
+lenet_lane_banks #(.LANES(LANES), .WIDTH(TAPS*8), .ADDR_WIDTH(WADDR_WIDTH)) weight_banks_inst (
+    .clk(clk),
+    .wr_en(wbank_wr_en), .wr_lanes(wbank_wr_lanes), .wr_addr(wbank_wr_addr), .wr_data(wbank_wr_data),
+    .rd_addr(tok1_waddr), .rd_data(weights)
+);
+
+lenet_lane_banks #(.LANES(LANES), .WIDTH(32), .ADDR_WIDTH(BADDR_WIDTH)) bias_banks_inst (
+    .clk(clk),
+    .wr_en(bbank_wr_en), .wr_lanes(bbank_wr_lanes), .wr_addr(bbank_wr_addr), .wr_data(bbank_wr_data),
+    .rd_addr(tok3_baddr), .rd_data(biases)
+);
+
+wire                                 p1_wr_en, p2_wr_en, f1_wr_en, f2_wr_en;
+wire [3:0]                           p1_wr_row, p2_wr_row, f_wr_pass;
+wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data;
+wire [LANES*P2_SIDE*8-1:0]           p2_wr_data;
+wire [LANES*8-1:0]                   f_wr_data;
+wire [(TAPS+1)*8-1:0]                window;
+
+lenet_operand_fetch #(.LANES(LANES), .TAPS(TAPS)) fetch_inst (
+    .clk(clk),
+    .layer(s0_layer), .img_zero(s0_img_zero), .x(s0_x), .act_lane(s0_act_lane),
+    .act_row(s0_act_row), .k(s0_k),
+    .img_row(img_rd_data),
+    .p1_wr_en(p1_wr_en), .p1_wr_row(p1_wr_row), .p1_wr_data(p1_wr_data),
+    .p2_wr_en(p2_wr_en), .p2_wr_row(p2_wr_row), .p2_wr_data(p2_wr_data),
+    .f1_wr_en(f1_wr_en), .f1_wr_pass(f_wr_pass), .f1_wr_data(f_wr_data),
+    .f2_wr_en(f2_wr_en), .f2_wr_pass(f_wr_pass), .f2_wr_data(f_wr_data),
+    .window(window)
+);
+
+// --- S2..S5: multiply-accumulate -----------------------------------------------
+
+wire [LANES*32-1:0] acc;
+
+lenet_mac_array #(.LANES(LANES), .TAPS(TAPS), .MIRROR(MIRROR)) mac_inst (
+    .clk(clk), .rst(rst),
+    .valid(`TOK_VALID(tok2)), .first(tok2_first), .mirror(`TOK_LAYER(tok2) == L_CONV1),
+    .window(window), .weights(weights), .bias(biases),
+    .acc(acc)
+);
+
+// --- S5: requantize, or the logits ---------------------------------------------
+
+reg [4:0] shift;
+always @* begin
+    case (`TOK_LAYER(tok5))
+        L_CONV1: shift = shifts[0*SS +: SB];
+        L_CONV2: shift = shifts[1*SS +: SB];
+        L_FC1:   shift = shifts[2*SS +: SB];
+        default: shift = shifts[3*SS +: SB];
+    endcase
+end
+
+wire [LANES*8-1:0] q;
+lenet_requant #(.LANES(LANES)) requant_inst (.clk(clk), .acc(acc), .shift(shift), .q(q));
+
+assign logits_valid = `TOK_VALID(tok5) && tok5_last && `TOK_LAYER(tok5) == L_FC3;
+assign logits = acc[0 +: `LENET_NUM_CLASSES*32];
+
+// --- S6: pool and write --------------------------------------------------------
+
+lenet_layer_writer #(.LANES(LANES), .MIRROR(MIRROR)) writer_inst (
+    .clk(clk), .rst(rst),
+    .valid(`TOK_VALID(tok6)), .layer(`TOK_LAYER(tok6)), .last(tok6[TW-6]),
+    .pool_first(tok6[TW-7]), .pool_last(tok6[TW-8]), .row_last(tok6[TW-9]),
+    .row(tok6[TW-10 -: 4]), .q(q),
+    .p1_wr_en(p1_wr_en), .p1_wr_row(p1_wr_row), .p1_wr_data(p1_wr_data),
+    .p2_wr_en(p2_wr_en), .p2_wr_row(p2_wr_row), .p2_wr_data(p2_wr_data),
+    .f1_wr_en(f1_wr_en), .f2_wr_en(f2_wr_en), .f_wr_pass(f_wr_pass), .f_wr_data(f_wr_data)
+);
+
+`undef TOK_VALID
+`undef TOK_LAYER
+
+endmodule
+
+`resetall

@@ -1,0 +1,48 @@
+// Two image buffers (double buffering): the receiver writes one 32-bit word
+// (four pixels) per clock, the engine reads a whole image row per clock.
+// One memory per word position of a row, so a row is one parallel read.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+`include "lenet_contract.vh"
+
+module lenet_image_buf #(
+    parameter ROW_WORDS = `LENET_IMAGE_SIDE / 4,  // words per image row
+    parameter ROWS = `LENET_IMAGE_SIDE            // rows per image
+) (
+    input  wire                         clk,
+
+    input  wire                         wr_en,
+    input  wire                         wr_sel,    // which buffer
+    input  wire [$clog2(ROWS)-1:0]      wr_row,
+    input  wire [$clog2(ROW_WORDS)-1:0] wr_slot,   // word within the row
+    input  wire [31:0]                  wr_data,
+
+    input  wire                         rd_sel,
+    input  wire [$clog2(ROWS)-1:0]      rd_row,
+    output wire [ROW_WORDS*32-1:0]      rd_data    // the row one clock later, pixel 0 in bits 7:0
+);
+
+localparam AW = $clog2(ROWS) + 1;
+
+genvar s;
+generate
+    for (s = 0; s < ROW_WORDS; s = s + 1) begin : slot
+        reg [31:0] mem [0:(1 << AW)-1];
+        reg [31:0] rd_reg = 32'd0;
+
+        assign rd_data[s*32 +: 32] = rd_reg;
+
+        always @(posedge clk) begin
+            if (wr_en && wr_slot == s) begin
+                mem[{wr_sel, wr_row}] <= wr_data;
+            end
+            rd_reg <= mem[{rd_sel, rd_row}];
+        end
+    end
+endgenerate
+
+endmodule
+
+`resetall

@@ -1,0 +1,128 @@
+// Where each requantized result goes: conv outputs are max-pooled 2x2 (the
+// sequencer delivers a pool window's outputs back to back, so pooling is a
+// running max per lane), collected into rows and written a row at a time to
+// the pool1 / pool2 memories; fc1 and fc2 outputs are written a pass of
+// LANES outputs at a time, outputs beyond the layer's size forced to zero.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+`include "lenet_contract.vh"
+
+module lenet_layer_writer #(
+    parameter LANES = 16,   // compute lanes
+    parameter MIRROR = 6,   // conv1: lanes MIRROR.. hold the odd output column
+    // pool1 and pool2 widths, derived from the contract (do not override)
+    parameter P1_SIDE = (`LENET_PADDED_SIDE - `LENET_CONV1_KERNEL + 1) / 2,
+    parameter P2_SIDE = (P1_SIDE - `LENET_CONV1_KERNEL + 1) / 2
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+
+    // a requantized result of every lane, with the step that completed it
+    input  wire                 valid,
+    input  wire [2:0]           layer,
+    input  wire                 last,
+    input  wire                 pool_first,
+    input  wire                 pool_last,
+    input  wire                 row_last,
+    input  wire [3:0]           row,        // pooled row (conv) or pass (fc)
+    input  wire [LANES*8-1:0]   q,
+
+    output wire                 p1_wr_en,
+    output wire [3:0]           p1_wr_row,
+    output wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data,
+    output wire                 p2_wr_en,
+    output wire [3:0]           p2_wr_row,
+    output wire [LANES*P2_SIDE*8-1:0] p2_wr_data,
+    output wire                 f1_wr_en,
+    output wire                 f2_wr_en,
+    output wire [3:0]           f_wr_pass,
+    output wire [LANES*8-1:0]   f_wr_data
+);
+
+localparam [2:0] L_CONV1 = 3'd0, L_CONV2 = 3'd1, L_FC1 = 3'd2, L_FC2 = 3'd3;
+localparam RB = P1_SIDE * 8;    // bits of a row shift register
+
+wire result = valid && last;
+wire is_conv = layer == L_CONV1 || layer == L_CONV2;
+
+reg                 p1_en_reg = 1'b0, p2_en_reg = 1'b0, f1_en_reg = 1'b0, f2_en_reg = 1'b0;
+reg [3:0]           row_reg = 4'd0;
+
+assign p1_wr_en = p1_en_reg;
+assign p1_wr_row = row_reg;
+assign p2_wr_en = p2_en_reg;
+assign p2_wr_row = row_reg;
+assign f1_wr_en = f1_en_reg;
+assign f2_wr_en = f2_en_reg;
+assign f_wr_pass = row_reg;
+
+always @(posedge clk) begin
+    p1_en_reg <= result && layer == L_CONV1 && pool_last && row_last;
+    p2_en_reg <= result && layer == L_CONV2 && pool_last && row_last;
+    f1_en_reg <= result && layer == L_FC1;
+    f2_en_reg <= result && layer == L_FC2;
+    row_reg <= row;
+    if (rst) begin
+        p1_en_reg <= 1'b0;
+        p2_en_reg <= 1'b0;
+        f1_en_reg <= 1'b0;
+        f2_en_reg <= 1'b0;
+    end
+end
+
+wire [LANES*8-1:0] pooled_all;
+
+genvar l;
+generate
+    for (l = 0; l < LANES; l = l + 1) begin : lane
+        wire [7:0] v = q[l*8 +: 8];
+        reg  [7:0] max_reg = 8'd0;
+        reg  [RB-1:0] row_sr_reg = {RB{1'b0}};
+        reg  [7:0] f_reg = 8'd0;
+
+        // running max over the pool window
+        wire [7:0] pooled = pool_first || v > max_reg ? v : max_reg;
+        assign pooled_all[l*8 +: 8] = pooled;
+        // conv1 pairs lane c with lane c + MIRROR (the neighbouring column)
+        wire [7:0] out;
+        if (l + MIRROR < LANES) begin : paired
+            wire [7:0] partner = pooled_all[(l + MIRROR)*8 +: 8];
+            assign out = layer == L_CONV1 && partner > pooled ? partner : pooled;
+        end else begin : unpaired
+            assign out = pooled;
+        end
+        wire [RB-1:0] row_sr_next = {out, row_sr_reg[RB-1:8]};
+
+        always @(posedge clk) begin
+            if (result && is_conv) begin
+                max_reg <= pooled;
+                if (pool_last) begin
+                    row_sr_reg <= row_sr_next;
+                end
+            end
+        end
+
+        // after a row's last pooled value the row is complete, first value lowest
+        if (l < `LENET_CONV1_OUT) begin : pool1_row
+            reg [RB-1:0] p1_data_reg = {RB{1'b0}};
+            always @(posedge clk) p1_data_reg <= row_sr_next;
+            assign p1_wr_data[l*RB +: RB] = p1_data_reg;
+        end
+        reg [P2_SIDE*8-1:0] p2_data_reg = {P2_SIDE*8{1'b0}};
+        always @(posedge clk) p2_data_reg <= row_sr_next[RB-1 -: P2_SIDE*8];
+        assign p2_wr_data[l*P2_SIDE*8 +: P2_SIDE*8] = p2_data_reg;
+
+        // fc outputs past the layer's last are never read as data, only as
+        // the zero-weight tail of fc3's last input word: keep them zero
+        always @(posedge clk) begin
+            f_reg <= (row * LANES + l < (layer == L_FC1 ? `LENET_FC1_OUT : `LENET_FC2_OUT)) ? v : 8'd0;
+        end
+        assign f_wr_data[l*8 +: 8] = f_reg;
+    end
+endgenerate
+
+endmodule
+
+`resetall

@@ -1,0 +1,305 @@
+// Walks the network's loops for one image at a time and issues one step per
+// clock to the MAC array: which weights (bank address), which inputs (a row
+// window of an activation memory), and where the result goes. A step is
+// TAPS multiply-accumulates in each lane.
+//
+// Loop order per layer, outermost first (the innermost loops accumulate one
+// output; "pool block" loops visit the four outputs of a 2x2 max-pool window
+// back to back so pooling is a running max):
+//   conv1: py px dy        ky     lanes 0..5 column 2px, lanes 6..11 column 2px+1
+//   conv2: py px dy dx  ci ky     lane = output channel
+//   fc1:   pass         c  y      lane = output pass*LANES+lane; input c*25+y*5+tap
+//   fc2, fc3: pass      k         input k*TAPS+tap
+// Between layers it waits for the pipeline to drain, since each layer reads
+// what the previous one wrote.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+`include "lenet_contract.vh"
+
+module lenet_sequencer #(
+    parameter LANES = 16,          // compute lanes
+    parameter TAPS = 5,            // MACs per lane per step
+    parameter WADDR_WIDTH = 10,    // weight bank address bits
+    parameter BADDR_WIDTH = 5,     // bias bank address bits
+    parameter DRAIN_CYCLES = 10,   // clocks from a step's issue until its result is written
+    parameter WBASE_CONV1 = 0,     // bank layout, as lenet_weight_loader's
+    parameter WBASE_CONV2 = 0,
+    parameter WBASE_FC1 = 0,
+    parameter WBASE_FC2 = 0,
+    parameter WBASE_FC3 = 0,
+    parameter EPR_FC1 = 0,
+    parameter EPR_FC2 = 0,
+    parameter EPR_FC3 = 0,
+    parameter BBASE_CONV1 = 0,
+    parameter BBASE_CONV2 = 0,
+    parameter BBASE_FC1 = 0,
+    parameter BBASE_FC2 = 0,
+    parameter BBASE_FC3 = 0
+) (
+    input  wire                   clk,
+    input  wire                   rst,
+
+    input  wire [1:0]             img_full,     // image buffers holding an unread image
+    output wire                   img_sel,      // the buffer being read
+    output wire                   img_release,  // pulse: done reading img_sel
+    input  wire                   slot_free,    // the result slot can take this image's logits
+
+    // the step, one per clock while step_valid
+    output wire                   step_valid,
+    output wire [2:0]             step_layer,
+    output wire                   step_first,   // first step of an accumulation: start from the bias
+    output wire                   step_last,    // last step: the accumulator is final
+    output wire                   step_pool_first,
+    output wire                   step_pool_last,
+    output wire                   step_row_last, // last pooled output of an activation row
+    output wire [3:0]             step_row,     // pooled row (conv) or pass (fc) being produced
+    output wire [WADDR_WIDTH-1:0] step_waddr,
+    output wire [BADDR_WIDTH-1:0] step_baddr,
+    // where the inputs come from
+    output wire [4:0]             step_img_row, // conv1: image row, valid unless step_img_zero
+    output wire                   step_img_zero, // conv1: the row is padding
+    output wire [4:0]             step_x,       // conv: first column of the window (conv1: padded)
+    output wire [3:0]             step_act_lane, // conv2: input channel; fc1: pool2 channel
+    output wire [3:0]             step_act_row, // conv2: pool1 row; fc1: pool2 row
+    output wire [6:0]             step_k        // fc2, fc3: input word of TAPS values
+);
+
+localparam K = `LENET_CONV1_KERNEL;
+localparam C1_SIDE = `LENET_PADDED_SIDE - K + 1;
+localparam P1_SIDE = C1_SIDE / 2;
+localparam C2_SIDE = P1_SIDE - K + 1;
+localparam P2_SIDE = C2_SIDE / 2;
+
+localparam [2:0] L_CONV1 = 3'd0, L_CONV2 = 3'd1, L_FC1 = 3'd2, L_FC2 = 3'd3, L_FC3 = 3'd4;
+
+initial begin
+    if (TAPS != K || P2_SIDE != K || `LENET_FC1_IN != `LENET_CONV2_OUT * P2_SIDE * P2_SIDE) begin
+        $error("Error: the loop nest needs TAPS = kernel width = pool2 width (instance %m)");
+        $finish;
+    end
+    if (EPR_FC1 * TAPS != `LENET_FC1_IN || EPR_FC2 * TAPS < `LENET_FC2_IN || EPR_FC3 * TAPS < `LENET_FC3_IN) begin
+        $error("Error: EPR_FC* must be the bank entries per fc output row (instance %m)");
+        $finish;
+    end
+end
+
+localparam [1:0] S_IDLE = 2'd0, S_RUN = 2'd1, S_DRAIN = 2'd2;
+
+reg [1:0]  state_reg = S_IDLE, state_next;
+reg [2:0]  layer_reg = L_CONV1, layer_next;
+reg        sel_reg = 1'b0, sel_next;
+reg        release_reg = 1'b0, release_next;
+reg [4:0]  drain_reg = 5'd0, drain_next;
+reg [6:0]  ky_reg = 7'd0, ky_next;     // kernel row, or fc input word
+reg [3:0]  ci_reg = 4'd0, ci_next;     // input channel
+reg        dx_reg = 1'b0, dx_next;
+reg        dy_reg = 1'b0, dy_next;
+reg [3:0]  px_reg = 4'd0, px_next;     // pooled column
+reg [3:0]  py_reg = 4'd0, py_next;     // pooled row, or fc pass
+reg [WADDR_WIDTH-1:0] wofs_reg = {WADDR_WIDTH{1'b0}}, wofs_next;
+
+// loop bounds of the current layer
+reg [6:0] ky_max;
+reg [3:0] ci_max, px_max, py_max;
+reg       dx_max, dy_max;
+reg [WADDR_WIDTH-1:0] wbase;
+reg [BADDR_WIDTH-1:0] bbase;
+always @* begin
+    ky_max = K - 1; ci_max = 0; dx_max = 0; dy_max = 0; px_max = 0; py_max = 0;
+    case (layer_reg)
+        L_CONV1: begin
+            ci_max = `LENET_CONV1_IN - 1; dy_max = 1; px_max = P1_SIDE - 1; py_max = P1_SIDE - 1;
+            wbase = WBASE_CONV1; bbase = BBASE_CONV1;
+        end
+        L_CONV2: begin
+            ci_max = `LENET_CONV2_IN - 1; dx_max = 1; dy_max = 1; px_max = P2_SIDE - 1; py_max = P2_SIDE - 1;
+            wbase = WBASE_CONV2; bbase = BBASE_CONV2;
+        end
+        L_FC1: begin
+            ci_max = `LENET_CONV2_OUT - 1; py_max = (`LENET_FC1_OUT + LANES - 1) / LANES - 1;
+            wbase = WBASE_FC1; bbase = BBASE_FC1;
+        end
+        L_FC2: begin
+            ky_max = EPR_FC2 - 1; py_max = (`LENET_FC2_OUT + LANES - 1) / LANES - 1;
+            wbase = WBASE_FC2; bbase = BBASE_FC2;
+        end
+        default: begin
+            ky_max = EPR_FC3 - 1; py_max = (`LENET_FC3_OUT + LANES - 1) / LANES - 1;
+            wbase = WBASE_FC3; bbase = BBASE_FC3;
+        end
+    endcase
+end
+
+wire is_fc = layer_reg == L_FC1 || layer_reg == L_FC2 || layer_reg == L_FC3;
+wire acc_last = ky_reg == ky_max && ci_reg == ci_max;
+wire pool_last = dx_reg == dx_max && dy_reg == dy_max;
+
+// step outputs (registered)
+reg                   v_reg = 1'b0;
+reg [2:0]             layer_q = 3'd0;
+reg                   first_q = 1'b0, last_q = 1'b0, pfirst_q = 1'b0, plast_q = 1'b0, rlast_q = 1'b0;
+reg [3:0]             row_q = 4'd0;
+reg [WADDR_WIDTH-1:0] waddr_q = {WADDR_WIDTH{1'b0}};
+reg [BADDR_WIDTH-1:0] baddr_q = {BADDR_WIDTH{1'b0}};
+reg [4:0]             img_row_q = 5'd0;
+reg                   img_zero_q = 1'b0;
+reg [4:0]             x_q = 5'd0;
+reg [3:0]             lane_q = 4'd0, arow_q = 4'd0;
+reg [6:0]             k_q = 7'd0;
+
+assign img_sel = sel_reg;
+assign img_release = release_reg;
+assign step_valid = v_reg;
+assign step_layer = layer_q;
+assign step_first = first_q;
+assign step_last = last_q;
+assign step_pool_first = pfirst_q;
+assign step_pool_last = plast_q;
+assign step_row_last = rlast_q;
+assign step_row = row_q;
+assign step_waddr = waddr_q;
+assign step_baddr = baddr_q;
+assign step_img_row = img_row_q;
+assign step_img_zero = img_zero_q;
+assign step_x = x_q;
+assign step_act_lane = lane_q;
+assign step_act_row = arow_q;
+assign step_k = k_q;
+
+// the image row a conv1 step reads, in padded coordinates
+wire [5:0] prow = {py_reg, dy_reg} + ky_reg[5:0];
+
+always @* begin
+    state_next = state_reg;
+    layer_next = layer_reg;
+    sel_next = sel_reg;
+    release_next = 1'b0;
+    drain_next = drain_reg;
+    ky_next = ky_reg;
+    ci_next = ci_reg;
+    dx_next = dx_reg;
+    dy_next = dy_reg;
+    px_next = px_reg;
+    py_next = py_reg;
+    wofs_next = wofs_reg;
+
+    // switch buffers once the release (naming the buffer read) has gone out
+    if (release_reg) begin
+        sel_next = !sel_reg;
+    end
+
+    case (state_reg)
+        S_IDLE: begin
+            if (img_full[sel_reg] && slot_free) begin
+                layer_next = L_CONV1;
+                state_next = S_RUN;
+            end
+        end
+        S_RUN: begin
+            // conv weights repeat for every output; fc weights run through the bank
+            wofs_next = acc_last && !is_fc ? {WADDR_WIDTH{1'b0}} : wofs_reg + 1'b1;
+            if (ky_reg != ky_max) begin
+                ky_next = ky_reg + 1'b1;
+            end else begin
+                ky_next = 7'd0;
+                if (ci_reg != ci_max) begin
+                    ci_next = ci_reg + 1'b1;
+                end else begin
+                    ci_next = 4'd0;
+                    if (dx_reg != dx_max) begin
+                        dx_next = 1'b1;
+                    end else begin
+                        dx_next = 1'b0;
+                        if (dy_reg != dy_max) begin
+                            dy_next = 1'b1;
+                        end else begin
+                            dy_next = 1'b0;
+                            if (px_reg != px_max) begin
+                                px_next = px_reg + 1'b1;
+                            end else begin
+                                px_next = 4'd0;
+                                if (py_reg != py_max) begin
+                                    py_next = py_reg + 1'b1;
+                                end else begin
+                                    py_next = 4'd0;
+                                    wofs_next = {WADDR_WIDTH{1'b0}};
+                                    drain_next = DRAIN_CYCLES;
+                                    state_next = S_DRAIN;
+                                end
+                            end
+                        end
+                    end
+                end
+            end
+        end
+        S_DRAIN: begin
+            drain_next = drain_reg - 1'b1;
+            if (drain_reg == 5'd0) begin
+                if (layer_reg == L_CONV1) begin
+                    release_next = 1'b1;
+                end
+                if (layer_reg == L_FC3) begin
+                    state_next = S_IDLE;
+                end else begin
+                    layer_next = layer_reg + 1'b1;
+                    state_next = S_RUN;
+                end
+            end
+        end
+        default: state_next = S_IDLE;
+    endcase
+end
+
+always @(posedge clk) begin
+    state_reg <= state_next;
+    layer_reg <= layer_next;
+    sel_reg <= sel_next;
+    release_reg <= release_next;
+    drain_reg <= drain_next;
+    ky_reg <= ky_next;
+    ci_reg <= ci_next;
+    dx_reg <= dx_next;
+    dy_reg <= dy_next;
+    px_reg <= px_next;
+    py_reg <= py_next;
+    wofs_reg <= wofs_next;
+
+    v_reg <= state_reg == S_RUN;
+    layer_q <= layer_reg;
+    first_q <= ky_reg == 7'd0 && ci_reg == 4'd0;
+    last_q <= acc_last;
+    pfirst_q <= dx_reg == 1'b0 && dy_reg == 1'b0;
+    plast_q <= pool_last;
+    rlast_q <= px_reg == px_max;
+    row_q <= py_reg;
+    waddr_q <= wbase + wofs_reg;
+    baddr_q <= bbase + (is_fc ? py_reg : 4'd0);
+    img_row_q <= prow[4:0] - `LENET_PAD;
+    img_zero_q <= prow < `LENET_PAD || prow >= `LENET_PAD + `LENET_IMAGE_SIDE;
+    // conv1 computes columns 2px and 2px+1 at once; conv2 one column 2px+dx
+    x_q <= {px_reg, layer_reg == L_CONV1 ? 1'b0 : dx_reg};
+    lane_q <= ci_reg;
+    arow_q <= layer_reg == L_CONV2 ? {py_reg[2:0], dy_reg} + ky_reg[3:0] : ky_reg[3:0];
+    k_q <= ky_reg;
+
+    if (rst) begin
+        state_reg <= S_IDLE;
+        layer_reg <= L_CONV1;
+        sel_reg <= 1'b0;
+        release_reg <= 1'b0;
+        ky_reg <= 7'd0;
+        ci_reg <= 4'd0;
+        dx_reg <= 1'b0;
+        dy_reg <= 1'b0;
+        px_reg <= 4'd0;
+        py_reg <= 4'd0;
+        wofs_reg <= {WADDR_WIDTH{1'b0}};
+        v_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall

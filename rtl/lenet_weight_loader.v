@@ -1,0 +1,305 @@
+// The LOAD_WEIGHTS job (docs/contract.md sections 2, 4, 6): checks the blob's
+// header and CRC-32 as the words arrive, writes the weight sections into the
+// lanes' weight banks (through lenet_weight_repack) and the bias sections into
+// the lanes' bias banks, and keeps the four requantization shifts. The stored
+// weights count as valid only after a clean job; any error, or a reset, makes
+// them invalid. After an error the rest of the input is discarded up to TLAST.
+//
+// Output o of a layer belongs to lane o % LANES in pass o / LANES; conv1's
+// outputs are also mirrored into lanes CONV1_OUT.., which compute a second
+// output column at the same time.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+`include "lenet_contract.vh"
+
+module lenet_weight_loader #(
+    parameter LANES = 16,         // compute lanes (output channels computed in parallel)
+    parameter TAPS = 5,           // weights per bank entry (the conv kernel width)
+    parameter WADDR_WIDTH = 10,   // weight bank address bits
+    parameter BADDR_WIDTH = 5,    // bias bank address bits
+    // Bank layout (lenet.v derives it): first entry of each layer, and for the
+    // fc layers the entries one pass of LANES outputs occupies.
+    parameter WBASE_CONV1 = 0,
+    parameter WBASE_CONV2 = 0,
+    parameter WBASE_FC1 = 0,
+    parameter WBASE_FC2 = 0,
+    parameter WBASE_FC3 = 0,
+    parameter EPR_FC1 = 0,
+    parameter EPR_FC2 = 0,
+    parameter EPR_FC3 = 0,
+    parameter BBASE_CONV1 = 0,    // first bias entry of each layer
+    parameter BBASE_CONV2 = 0,
+    parameter BBASE_FC1 = 0,
+    parameter BBASE_FC2 = 0,
+    parameter BBASE_FC3 = 0
+) (
+    input  wire                   clk,
+    input  wire                   rst,
+
+    input  wire                   start,          // pulse: a LOAD_WEIGHTS job begins
+    output wire                   done,           // pulse: the job's input is consumed
+    output wire [7:0]             error,          // valid with done
+    output wire                   weights_valid,
+    output wire [31:0]            crc_word,       // the blob's CRC word, while weights_valid
+    output wire [31:0]            shifts,         // blob word 3
+
+    input  wire [31:0]            s_tdata,
+    input  wire                   s_tvalid,
+    input  wire                   s_tlast,
+    output wire                   s_tready,
+
+    output wire                   wbank_wr_en,
+    output wire [LANES-1:0]       wbank_wr_lanes,
+    output wire [WADDR_WIDTH-1:0] wbank_wr_addr,
+    output wire [TAPS*8-1:0]      wbank_wr_data,
+    output wire                   bbank_wr_en,
+    output wire [LANES-1:0]       bbank_wr_lanes,
+    output wire [BADDR_WIDTH-1:0] bbank_wr_addr,
+    output wire [31:0]            bbank_wr_data
+);
+
+localparam K = `LENET_CONV1_KERNEL;
+localparam MIRROR = `LENET_CONV1_OUT;
+localparam LANE_BITS = $clog2(LANES);
+localparam IDX_WIDTH = $clog2(`LENET_BLOB_WORDS + 1);
+localparam [IDX_WIDTH-1:0] CRC_IDX = `LENET_CRC_WORD_INDEX;
+
+initial begin
+    if (LANES < 2 * `LENET_CONV1_OUT || LANES < `LENET_CONV2_OUT || (LANES & (LANES - 1)) != 0) begin
+        $error("Error: LANES must be a power of two holding conv2's outputs and conv1's twice (instance %m)");
+        $finish;
+    end
+end
+
+// Sections in blob order.
+localparam [3:0]
+    SEC_HEADER = 4'd0,
+    SEC_CONV1_W = 4'd1, SEC_CONV1_B = 4'd2,
+    SEC_CONV2_W = 4'd3, SEC_CONV2_B = 4'd4,
+    SEC_FC1_W = 4'd5, SEC_FC1_B = 4'd6,
+    SEC_FC2_W = 4'd7, SEC_FC2_B = 4'd8,
+    SEC_FC3_W = 4'd9, SEC_FC3_B = 4'd10,
+    SEC_CRC = 4'd11;
+
+reg                 active_reg = 1'b0, active_next;
+reg [IDX_WIDTH-1:0] idx_reg = {IDX_WIDTH{1'b0}}, idx_next;
+reg [31:0]          crc_reg = 32'd0, crc_next;
+reg [7:0]           error_reg = 8'd0, error_next;
+reg                 done_reg = 1'b0, done_next;
+reg                 valid_reg = 1'b0, valid_next;
+reg [31:0]          crc_word_reg = 32'd0, crc_word_next;
+reg [31:0]          shifts_reg = 32'd0, shifts_next;
+
+assign s_tready = active_reg;
+assign done = done_reg;
+assign error = error_reg;
+assign weights_valid = valid_reg;
+assign crc_word = crc_word_reg;
+assign shifts = shifts_reg;
+
+wire        accept = s_tvalid && active_reg;
+wire [31:0] crc_step;
+
+lenet_crc32 crc32_inst (.crc_in(crc_reg), .data(s_tdata), .crc_out(crc_step));
+
+// Which section the current word belongs to, and where that section starts.
+reg [3:0]           sec;
+reg [IDX_WIDTH-1:0] sec_start;
+always @* begin
+    if (idx_reg < `LENET_CONV1_W_OFFSET_WORDS) begin sec = SEC_HEADER; sec_start = 0; end
+    else if (idx_reg < `LENET_CONV1_B_OFFSET_WORDS) begin sec = SEC_CONV1_W; sec_start = `LENET_CONV1_W_OFFSET_WORDS; end
+    else if (idx_reg < `LENET_CONV2_W_OFFSET_WORDS) begin sec = SEC_CONV1_B; sec_start = `LENET_CONV1_B_OFFSET_WORDS; end
+    else if (idx_reg < `LENET_CONV2_B_OFFSET_WORDS) begin sec = SEC_CONV2_W; sec_start = `LENET_CONV2_W_OFFSET_WORDS; end
+    else if (idx_reg < `LENET_FC1_W_OFFSET_WORDS) begin sec = SEC_CONV2_B; sec_start = `LENET_CONV2_B_OFFSET_WORDS; end
+    else if (idx_reg < `LENET_FC1_B_OFFSET_WORDS) begin sec = SEC_FC1_W; sec_start = `LENET_FC1_W_OFFSET_WORDS; end
+    else if (idx_reg < `LENET_FC2_W_OFFSET_WORDS) begin sec = SEC_FC1_B; sec_start = `LENET_FC1_B_OFFSET_WORDS; end
+    else if (idx_reg < `LENET_FC2_B_OFFSET_WORDS) begin sec = SEC_FC2_W; sec_start = `LENET_FC2_W_OFFSET_WORDS; end
+    else if (idx_reg < `LENET_FC3_W_OFFSET_WORDS) begin sec = SEC_FC2_B; sec_start = `LENET_FC2_B_OFFSET_WORDS; end
+    else if (idx_reg < `LENET_FC3_B_OFFSET_WORDS) begin sec = SEC_FC3_W; sec_start = `LENET_FC3_W_OFFSET_WORDS; end
+    else if (idx_reg < CRC_IDX) begin sec = SEC_FC3_B; sec_start = `LENET_FC3_B_OFFSET_WORDS; end
+    else begin sec = SEC_CRC; sec_start = CRC_IDX; end
+end
+
+// --- weight sections: bytes to bank entries --------------------------------
+
+reg [8:0] row_bytes;
+reg [6:0] rows;
+always @* begin
+    case (sec)
+        SEC_CONV1_W: begin row_bytes = `LENET_CONV1_IN * K * K; rows = `LENET_CONV1_OUT; end
+        SEC_CONV2_W: begin row_bytes = `LENET_CONV2_IN * K * K; rows = `LENET_CONV2_OUT; end
+        SEC_FC1_W:   begin row_bytes = `LENET_FC1_IN; rows = `LENET_FC1_OUT; end
+        SEC_FC2_W:   begin row_bytes = `LENET_FC2_IN; rows = `LENET_FC2_OUT; end
+        default:     begin row_bytes = `LENET_FC3_IN; rows = `LENET_FC3_OUT; end
+    endcase
+end
+
+wire is_wsec = sec == SEC_CONV1_W || sec == SEC_CONV2_W || sec == SEC_FC1_W
+            || sec == SEC_FC2_W || sec == SEC_FC3_W;
+
+wire              rp_valid;
+wire [TAPS*8-1:0] rp_data;
+wire [6:0]        rp_row;
+wire [6:0]        rp_entry;
+reg  [3:0]        rp_sec_reg = 4'd0;
+
+lenet_weight_repack #(
+    .TAPS(TAPS),
+    .ROW_BYTES_WIDTH(9),
+    .ROW_WIDTH(7),
+    .ENTRY_WIDTH(7)
+) repack_inst (
+    .clk(clk),
+    .rst(rst),
+    .in_valid(accept && is_wsec),
+    .in_first(idx_reg == sec_start),
+    .in_data(s_tdata),
+    .row_bytes(row_bytes),
+    .rows(rows),
+    .out_valid(rp_valid),
+    .out_data(rp_data),
+    .out_row(rp_row),
+    .out_entry(rp_entry)
+);
+
+reg [WADDR_WIDTH-1:0] rp_base;
+reg [WADDR_WIDTH-1:0] rp_pass_entries;
+always @* begin
+    case (rp_sec_reg)
+        SEC_CONV1_W: begin rp_base = WBASE_CONV1; rp_pass_entries = 0; end
+        SEC_CONV2_W: begin rp_base = WBASE_CONV2; rp_pass_entries = 0; end
+        SEC_FC1_W:   begin rp_base = WBASE_FC1; rp_pass_entries = EPR_FC1; end
+        SEC_FC2_W:   begin rp_base = WBASE_FC2; rp_pass_entries = EPR_FC2; end
+        default:     begin rp_base = WBASE_FC3; rp_pass_entries = EPR_FC3; end
+    endcase
+end
+
+wire [LANES-1:0] rp_lane = {{LANES-1{1'b0}}, 1'b1} << rp_row[LANE_BITS-1:0];
+
+assign wbank_wr_en = rp_valid;
+assign wbank_wr_lanes = rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR) : rp_lane;
+assign wbank_wr_addr = rp_base + rp_pass_entries * (rp_row >> LANE_BITS) + rp_entry;
+assign wbank_wr_data = rp_data;
+
+// --- bias sections: one int32 per word -------------------------------------
+
+reg                   b_en_reg = 1'b0;
+reg [LANES-1:0]       b_lanes_reg = {LANES{1'b0}};
+reg [BADDR_WIDTH-1:0] b_addr_reg = {BADDR_WIDTH{1'b0}};
+reg [31:0]            b_data_reg = 32'd0;
+
+assign bbank_wr_en = b_en_reg;
+assign bbank_wr_lanes = b_lanes_reg;
+assign bbank_wr_addr = b_addr_reg;
+assign bbank_wr_data = b_data_reg;
+
+wire [IDX_WIDTH-1:0] b_out = idx_reg - sec_start;
+wire [LANES-1:0]     b_lane = {{LANES-1{1'b0}}, 1'b1} << b_out[LANE_BITS-1:0];
+reg  [BADDR_WIDTH-1:0] b_base;
+always @* begin
+    case (sec)
+        SEC_CONV1_B: b_base = BBASE_CONV1;
+        SEC_CONV2_B: b_base = BBASE_CONV2;
+        SEC_FC1_B:   b_base = BBASE_FC1;
+        SEC_FC2_B:   b_base = BBASE_FC2;
+        default:     b_base = BBASE_FC3;
+    endcase
+end
+wire is_bsec = sec == SEC_CONV1_B || sec == SEC_CONV2_B || sec == SEC_FC1_B
+            || sec == SEC_FC2_B || sec == SEC_FC3_B;
+
+always @(posedge clk) begin
+    b_en_reg <= accept && is_bsec;  // int32 sections have no padding words
+    b_lanes_reg <= sec == SEC_CONV1_B ? b_lane | (b_lane << MIRROR) : b_lane;
+    b_addr_reg <= b_base + (b_out >> LANE_BITS);
+    b_data_reg <= s_tdata;
+    if (accept) begin
+        rp_sec_reg <= sec;
+    end
+    if (rst) begin
+        b_en_reg <= 1'b0;
+    end
+end
+
+// --- header, CRC and TLAST checks ------------------------------------------
+
+always @* begin
+    active_next = active_reg;
+    idx_next = idx_reg;
+    crc_next = crc_reg;
+    error_next = error_reg;
+    done_next = 1'b0;
+    valid_next = valid_reg;
+    crc_word_next = crc_word_reg;
+    shifts_next = shifts_reg;
+
+    if (start) begin
+        // The load overwrites the banks: the old weights are gone from here on.
+        active_next = 1'b1;
+        idx_next = {IDX_WIDTH{1'b0}};
+        crc_next = `LENET_CRC32_INIT;
+        error_next = `LENET_ERR_OK;
+        valid_next = 1'b0;
+    end else if (accept) begin
+        if (idx_reg < CRC_IDX) begin
+            crc_next = crc_step;
+        end
+        if (idx_reg <= CRC_IDX) begin
+            idx_next = idx_reg + 1'b1;
+        end
+        // The first error of a job is the one reported; a word's contents are
+        // checked before its TLAST.
+        if (error_reg == `LENET_ERR_OK) begin
+            if (idx_reg == 0 && s_tdata != `LENET_BLOB_MAGIC) begin
+                error_next = `LENET_ERR_BAD_MAGIC;
+            end else if (idx_reg == 1 && s_tdata != `LENET_BLOB_VERSION) begin
+                error_next = `LENET_ERR_BAD_VERSION;
+            end else if (idx_reg == 2 && s_tdata != `LENET_BLOB_WORDS) begin
+                error_next = `LENET_ERR_BAD_LENGTH;
+            end else if (idx_reg == 3 && (s_tdata & ~`LENET_SHIFT_MASK) != 32'd0) begin
+                error_next = `LENET_ERR_BAD_SHIFT;
+            end else if (idx_reg == CRC_IDX && s_tdata != ~crc_reg) begin
+                error_next = `LENET_ERR_BAD_CRC;
+            end else if (s_tlast && idx_reg < CRC_IDX) begin
+                error_next = `LENET_ERR_EARLY_TLAST;
+            end else if (!s_tlast && idx_reg == CRC_IDX) begin
+                error_next = `LENET_ERR_LATE_TLAST;
+            end
+        end
+        if (idx_reg == 3) begin
+            shifts_next = s_tdata;
+        end
+        if (idx_reg == CRC_IDX) begin
+            crc_word_next = s_tdata;
+        end
+        if (s_tlast) begin
+            active_next = 1'b0;
+            done_next = 1'b1;
+            valid_next = error_next == `LENET_ERR_OK;
+        end
+    end
+end
+
+always @(posedge clk) begin
+    active_reg <= active_next;
+    idx_reg <= idx_next;
+    crc_reg <= crc_next;
+    error_reg <= error_next;
+    done_reg <= done_next;
+    valid_reg <= valid_next;
+    crc_word_reg <= crc_word_next;
+    shifts_reg <= shifts_next;
+
+    if (rst) begin
+        active_reg <= 1'b0;
+        error_reg <= `LENET_ERR_OK;
+        done_reg <= 1'b0;
+        valid_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall
