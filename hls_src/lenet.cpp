@@ -40,6 +40,7 @@ word_t weights_crc_reg = 0;
 const word_t kCrcInit = LENET_CRC32_INIT;
 const int kHeaderWords = LENET_HEADER_WORDS;
 const int kCrcWord = LENET_CRC_WORD_INDEX;
+const int kBlobWords = LENET_BLOB_WORDS;
 
 lenet_beat_t make_beat(word_t data, bool last) {
 #pragma HLS INLINE
@@ -138,7 +139,7 @@ void load_weights(hls::stream<lenet_beat_t> &in, errcode_t &error, word_t &crc_o
 load_words:
     while (!last) {
 #pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = kCrcWord + 1 avg = kCrcWord + 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kBlobWords avg = kBlobWords
         const lenet_beat_t beat = in.read();
         last = beat.last;
         if (err == LENET_ERR_OK) {
@@ -173,6 +174,7 @@ void read_images(hls::stream<lenet_beat_t> &in, hls::stream<bool> &valid_out, hl
                  hls::stream<errcode_t> &error_out, count_t count) {
     word_t image[kImageWords];
     bool stopped = false, late = false;
+    assert(count >= 1 && count <= kMaxCount && "the top function refuses other counts");
 read_slots:
     for (int n = 0; n < count; n++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxCount avg = 1

@@ -66,8 +66,10 @@ void conv1_pool1(hls::stream<bool> &valid_in, hls::stream<word_t> &words, hls::s
     assert(CFG::in_ch == 1 && "conv1_pool1 reads a single-channel image");
     assert(kImageSide % kPixelsPerWord == 0 && "an image word never straddles two rows");
 
+    assert(count >= 1 && count <= kMaxCount && "the top function refuses other counts");
 conv1_images:
     for (int n = 0; n < count; n++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxCount avg = 1
         const bool valid = valid_in.read();
         valid_out.write(valid);
         if (!valid)
@@ -103,6 +105,7 @@ conv1_images:
             conv1_shift:
                 for (int ky = 0; ky < kKernel; ky++) {
 #pragma HLS UNROLL
+                conv1_shift_cols:
                     for (int kx = 0; kx < kKernel - 1; kx++)
                         win[ky][kx] = win[ky][kx + 1];
                     win[ky][kKernel - 1] = img[y + ky][x];
@@ -157,8 +160,10 @@ void conv2_pool2(hls::stream<bool> &valid_in, hls::stream<pool1_pixel_t> &in, hl
     pixel_t vmax[CFG::pool_side];
 #pragma HLS ARRAY_PARTITION variable = vmax complete
 
+    assert(count >= 1 && count <= kMaxCount && "the top function refuses other counts");
 conv2_images:
     for (int n = 0; n < count; n++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxCount avg = 1
         const bool valid = valid_in.read();
         valid_out.write(valid);
         if (!valid)
@@ -180,6 +185,7 @@ conv2_images:
                 conv2_shift:
                     for (int ky = 0; ky < kKernel; ky++) {
 #pragma HLS UNROLL
+                    conv2_shift_cols:
                         for (int kx = 0; kx < kKernel - 1; kx++)
                             win[ky][kx] = win[ky][kx + 1];
                         win[ky][kKernel - 1] = map[y + ky][x];
@@ -222,8 +228,10 @@ void dense(hls::stream<bool> &valid_in, hls::stream<pixel_t> &in, hls::stream<bo
     pixel_t x[CFG::n_in];
 #pragma HLS ARRAY_PARTITION variable = x type = cyclic factor = CFG::pe
 
+    assert(count >= 1 && count <= kMaxCount && "the top function refuses other counts");
 dense_images:
     for (int n = 0; n < count; n++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxCount avg = 1
         const bool valid = valid_in.read();
         valid_out.write(valid);
         if (!valid)
