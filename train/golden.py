@@ -84,12 +84,12 @@ def _images(images: np.ndarray) -> np.ndarray:
     raise LenetError(f"golden model: images of shape {a.shape}, expected (N, 28, 28) or (N, 784)")
 
 
-def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict) -> np.ndarray:
+def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | None) -> np.ndarray:
     t, s = q.tensors, q.shifts
     act = {"input": np.pad(x, ((0, 0), (C.PAD, C.PAD), (C.PAD, C.PAD)))[:, None]}
 
     def layer(name: str, acc: np.ndarray) -> np.ndarray:
-        if acc.size:
+        if peak is not None and acc.size:
             peak[name] = max(peak.get(name, 0), -int(acc.min()), int(acc.max()))
         return requantize(acc, s[name]) if name in s else acc
 
@@ -110,9 +110,8 @@ def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
         acc_peak: dict | None = None) -> np.ndarray:
     """int32 logits (N, 10) of uint8 ``images``; see the module docstring for ``trace``/``acc_peak``."""
     x = _images(images)
-    peak = acc_peak if acc_peak is not None else {}
     parts = {} if trace is not None else None
-    logits = [_forward(q, x[i:i + CHUNK], parts, peak) for i in range(0, len(x), CHUNK)]
+    logits = [_forward(q, x[i:i + CHUNK], parts, acc_peak) for i in range(0, len(x), CHUNK)]
     if trace is not None:
         for name, shape in C.ACTIVATIONS:
             empty = np.zeros((0, *shape), np.int32 if name == "fc3" else np.uint8)
