@@ -229,3 +229,23 @@ def test_pack_images_puts_the_first_pixel_in_the_low_byte(images):
     p = images[0].reshape(-1)
     assert words[0] == struct.unpack("<I", bytes(p[:4]))[0] == p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24
     np.testing.assert_array_equal(unpack_images(words), images.reshape(5, -1))
+
+
+def test_output_does_not_depend_on_how_the_input_is_split(q, blob_words, images):
+    whole = DeviceModel()
+    expected = [whole.run_job(C.CMD_LOAD_WEIGHTS, blob_words).tolist(),
+                whole.run_job(C.CMD_INFER, pack_images(images), count=5).tolist()]
+    rng = np.random.default_rng(0)
+    for command, words, count, want in ((C.CMD_LOAD_WEIGHTS, blob_words, 0, expected[0]),
+                                        (C.CMD_INFER, pack_images(images), 5, expected[1])):
+        pieces = np.split(words, np.sort(rng.choice(np.arange(1, words.size), 7, replace=False)))
+        dev = _loaded(blob_words) if command == C.CMD_INFER else DeviceModel()
+        dev.write(C.REG_COMMAND, command)
+        dev.write(C.REG_COUNT, count)
+        dev.write(C.REG_CTRL, C.CTRL_START)
+        got = []
+        for i, piece in enumerate(pieces):
+            flags = np.zeros(piece.size, bool)
+            flags[-1] = i == len(pieces) - 1
+            got += dev.stream(piece, last=flags).tolist()
+        assert got == want
