@@ -19,7 +19,7 @@ every partial sum, in any summation order, is an integer below
 ``400*128*255 < 2**24`` in magnitude, which float32 represents exactly. The
 bias is then added, and the sum wrapped to int32, in integer arithmetic, so
 the result is the contract's 32-bit wrapping arithmetic for any blob. BLAS
-makes this ~10x faster than an integer matmul.
+makes this 20-30x faster than NumPy's integer matmul (measured on conv2's shapes).
 """
 
 from __future__ import annotations
