@@ -69,9 +69,10 @@ class _DeviceLogits:
     ``classify(images) -> (classes, logits)`` is one backend's inference.
     """
 
-    def __init__(self, classify, description: str):
+    def __init__(self, classify, description: str, extra=None):
         self.classify = classify
         self.description = description
+        self.extra = extra  # optional: () -> dict of backend-specific figures for the report
         self.class_mismatches = 0
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
@@ -106,7 +107,13 @@ def backend_logits(args):
         from .rtl_device import RtlBench
 
         rtl = RtlBench(args.weights)
-        return _DeviceLogits(rtl.classify, f"rtl: {rtl!r}")
+
+        def simulated() -> dict:
+            ns = rtl.sim_ns / max(1, rtl.images)
+            return {"rtl_simulated": {"ns_per_image": ns, "clock_mhz": C.CLOCK_MHZ,
+                                      "images_per_second": 1e9 / ns if ns else None}}
+
+        return _DeviceLogits(rtl.classify, f"rtl: {rtl!r}", extra=simulated)
     if b == "csim":
         from .csim import CsimLenet
 
@@ -242,6 +249,7 @@ def run(args) -> int:
               "confusion": m.tolist(), "throughput": timing(timed.seconds, timed.sizes)}
     if isinstance(fn, _DeviceLogits):
         result["class_word_mismatches"] = fn.class_mismatches
+        result.update(fn.extra() if fn.extra else {})
     if args.backend in DEVICES:
         ref = reference_timing(args, images)
         ref_logits = golden.run(blob.load(args.weights, require_manifest=False), images[: ref["images"]])
@@ -276,6 +284,10 @@ def _text(result: dict, report: Report, m: np.ndarray) -> list[str]:
         out.append(f"NumPy golden model on {where}: {ref['images_per_second']:,.0f} images/s "
                    f"({ref['images']} images); speed-up {ref['speedup']:.2f}x; logits identical: "
                    f"{ref['logits_identical']}")
+    sim = result.get("rtl_simulated")
+    if sim:
+        out.append(f"Simulated IP time: {sim['ns_per_image']:,.0f} ns per image at {sim['clock_mhz']} MHz "
+                   f"(jobs, DMA polling included): {sim['images_per_second']:,.0f} images/s on the board's clock")
     if "plot" in result:
         out.append(f"Confusion matrix plot: {result['plot']}")
     return out

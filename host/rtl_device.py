@@ -176,7 +176,8 @@ class RtlBench:
         if not Path(weights).is_file():
             raise LenetError(f"{weights}: no weights blob; make one with `lenet quantize`")
         self.weights, self.sim, self.ip = Path(weights), sim, ip
-        self.sim_ns = 0
+        self.sim_ns = 0  # simulated time spent classifying, over all batches
+        self.images = 0
 
     def classify(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out = run_driver_job([self.weights], images, batch_size=len(images), sim=self.sim, ip=self.ip)
@@ -184,6 +185,7 @@ class RtlBench:
         if "error" in load:
             raise LenetError(f"the RTL refused {self.weights}: {load['message']}")
         self.sim_ns += out["sim_ns"]
+        self.images += len(images)
         return np.array(out["classes"]), np.array(out["logits"], dtype=np.int32)
 
     def __repr__(self) -> str:

@@ -73,3 +73,11 @@ def test_csim_backend_agrees_with_the_golden_model(capsys, weights):
     assert csim["confusion"] == integer["confusion"]
     assert csim["reference_numpy_golden"]["logits_identical"] is True
     assert csim["class_word_mismatches"] == 0
+
+
+def test_rtl_backend_runs_the_driver_on_the_verilog_ip(capsys, weights):
+    r = bench(capsys, "--backend", "rtl", "--weights", weights, "--count", "8", "--batch-size", "4")
+    assert r["total"] == 8 and r["throughput"]["batches"] == 2
+    assert r["reference_numpy_golden"]["logits_identical"] is True
+    assert r["class_word_mismatches"] == 0
+    assert r["rtl_simulated"]["ns_per_image"] > 0
