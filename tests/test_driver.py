@@ -146,10 +146,28 @@ def test_a_foreign_ip_in_the_hwh_is_refused(tmp_path):
 
 
 def test_a_missing_bitstream_says_how_to_build_it(tmp_path):
-    from lenet_pynq.overlay.lenet_overlay import LeNetOverlay
+    from lenet_pynq.overlay import LeNetOverlay
 
     with pytest.raises(LenetError, match="make bitstream"):
         LeNetOverlay(tmp_path / "lenet.bit", download=False, device=model_seam())
+
+
+def test_the_design_is_checked_before_the_bitstream_is_downloaded(tmp_path):
+    from lenet_pynq.host.seam_hwh import write_design
+    from lenet_pynq.overlay import LeNetOverlay
+
+    class CountingSeam(type(model_seam())):
+        downloads = 0
+
+        def download(self, bitstream, parser=None):
+            CountingSeam.downloads += 1
+
+    model = DeviceModel()
+    seam = CountingSeam(model, ModelStream(model))
+    bit = write_design(tmp_path, dma={"c_sg_length_width": "14"})
+    with pytest.raises(LenetConfigError):
+        LeNetOverlay(bit, download=True, device=seam)
+    assert CountingSeam.downloads == 0 and seam.accesses == 0
 
 
 def test_classify_before_weights_names_the_fix(tmp_path):
