@@ -122,6 +122,16 @@ def test_adam_trains_too(small_data):
     assert results[1][0].loss < results[0][0].loss and results[1][0].test_accuracy > 0.5
 
 
+def test_sgd_step_follows_momentum_and_weight_decay_formulas():
+    w = np.array([1.0, -2.0])
+    opt = optim.SGD({"w": w}, momentum=0.5, weight_decay=0.1)
+    opt.step({"w": np.array([1.0, 1.0])}, lr=0.1)  # v = g + wd*w = [1.1, 0.8]
+    assert w == pytest.approx([1 - 0.11, -2 - 0.08])
+    opt.step({"w": np.zeros(2)}, lr=0.1)  # v = 0.5*v + wd*w
+    v = 0.5 * np.array([1.1, 0.8]) + 0.1 * np.array([0.89, -2.08])
+    assert w == pytest.approx(np.array([0.89, -2.08]) - 0.1 * v)
+
+
 def test_cosine_schedule_runs_from_the_base_rate_to_zero():
     assert optim.cosine_lr(0.05, 0, 100) == 0.05
     assert optim.cosine_lr(0.05, 50, 100) == pytest.approx(0.025)

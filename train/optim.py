@@ -18,21 +18,24 @@ def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
 
 
 class SGD:
-    """SGD with (heavy-ball) momentum: v = m*v + g; p -= lr*v."""
+    """SGD with (heavy-ball) momentum and L2 weight decay: v = m*v + g + wd*p; p -= lr*v."""
 
-    def __init__(self, params: dict[str, np.ndarray], momentum: float = 0.9):
+    def __init__(self, params: dict[str, np.ndarray], momentum: float = 0.9, weight_decay: float = 0.0):
         self.params = params
         self.momentum = momentum
+        self.weight_decay = weight_decay
         self.velocity = {k: np.zeros_like(p) for k, p in params.items()}
 
     def __repr__(self) -> str:
-        return f"SGD(momentum={self.momentum})"
+        return f"SGD(momentum={self.momentum}, weight_decay={self.weight_decay})"
 
     def step(self, grads: dict[str, np.ndarray], lr: float) -> None:
         for k, p in self.params.items():
             v = self.velocity[k]
             v *= self.momentum
             v += grads[k]
+            if self.weight_decay:
+                v += p.dtype.type(self.weight_decay) * p
             p -= p.dtype.type(lr) * v
 
 
