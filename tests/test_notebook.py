@@ -51,3 +51,11 @@ def test_pynq_get_notebooks_delivers_the_notebook(tmp_path):
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "lenet" / "lenet_mnist.ipynb").is_file(), done.stderr
+
+
+def test_pynq_finds_the_overlay_folder_by_its_entry_point():
+    # Overlay("lenet.bit") on the board searches these paths for the bitstream
+    from pynqutils.setup_utils import ExtensionsManager
+
+    paths = [Path(p).resolve() for p in ExtensionsManager("pynq.overlays").paths]
+    assert NOTEBOOK.parent.resolve() in paths
