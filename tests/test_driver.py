@@ -317,3 +317,12 @@ def test_the_full_mnist_test_set_gives_the_golden_models_accuracy(tmp_path):
     assert accuracy == (golden.classify(ref) == labels).mean()
     if trained.is_file():
         assert accuracy >= 0.99
+
+
+@pytest.mark.parametrize("width, ok", [("6", True), ("7", True), ("5", False)])
+def test_the_ip_address_width_must_reach_every_register(tmp_path, width, ok):
+    if ok:
+        assert isinstance(open_model_overlay(tmp_path, ip={"C_S_AXI_CONTROL_ADDR_WIDTH": width}).lenet, LeNetIP)
+    else:
+        with pytest.raises(LenetConfigError, match="cannot reach IMAGES_DONE"):
+            open_model_overlay(tmp_path, ip={"C_S_AXI_CONTROL_ADDR_WIDTH": width})
