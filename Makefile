@@ -87,6 +87,26 @@ csim-full: $(STAMP)
 hls:
 	PYTHON=$(PYTHON) hls_src/make_hls.sh $(VECTORS)
 
+# --- the Verilog twin (rtl/) ------------------------------------------------------------
+# sim: the cocotb suite (tests/cocotb_lenet.py) on Verilator, Icarus smoke test;
+#   `make sim IP=hls` runs it on the Vitis HLS export of `make hls` instead.
+# sim-bench: cycles per image (steady state), latency of one image, images/s.
+# sim-full: all 10,000 test images through the RTL (C++ Verilator harness), bit-exact.
+# estimate: Yosys synth_xilinx resource estimate for the xc7z020.
+SIM_IP := $(if $(filter command line,$(origin IP)),$(IP),rtl)
+sim: $(STAMP)
+	$(PY) -m lenet_pynq.host.rtl_tools sources --ip $(SIM_IP)
+	LENET_SIM_IP=$(SIM_IP) $(PY) -m pytest -q tests/test_rtl_sim.py
+
+sim-bench: $(STAMP)
+	$(PY) -m lenet_pynq.host.rtl_tools bench --ip $(SIM_IP)
+
+sim-full: $(STAMP)
+	$(PY) -m lenet_pynq.host.rtl_tools full $(if $(wildcard $(BLOB)),--blob $(BLOB))
+
+estimate: $(STAMP)
+	$(PY) -m lenet_pynq.host.rtl_tools estimate
+
 # --- the driver: benchmark and notebook ----------------------------------------------
 # bench: accuracy, confusion matrix and throughput of BENCH_BACKEND on BENCH_COUNT
 # test images. The default runs the pynq driver, through the real pynq classes,

@@ -216,9 +216,13 @@ def run(test_module: str, sim: str = "verilator", ip: str = "rtl", test_dir: str
     added = [p for p in added if p not in sys.path]
     sys.path[:0] = added
     try:
+        # Under pytest the runner itself raises SystemExit on a failed test;
+        # the results XML (parsed below) says which.
         runner.test(test_module=test_module, hdl_toplevel=TOP, hdl_toplevel_lang="verilog", testcase=testcase,
                     test_filter=test_filter, build_dir=out, test_dir=out, extra_env=env, results_xml=str(xml),
                     seed=seed, parameters=parameters, log_file=log_file)
+    except SystemExit:
+        pass
     finally:
         for p in added:
             sys.path.remove(p)

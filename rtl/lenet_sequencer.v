@@ -79,10 +79,6 @@ initial begin
         $error("Error: the loop nest needs TAPS = kernel width = pool2 width (instance %m)");
         $finish;
     end
-    if (EPR_FC1 * TAPS != `LENET_FC1_IN || EPR_FC2 * TAPS < `LENET_FC2_IN || EPR_FC3 * TAPS < `LENET_FC3_IN) begin
-        $error("Error: EPR_FC* must be the bank entries per fc output row (instance %m)");
-        $finish;
-    end
 end
 
 localparam [1:0] S_IDLE = 2'd0, S_RUN = 2'd1, S_DRAIN = 2'd2;
@@ -100,37 +96,24 @@ reg [3:0]  px_reg = 4'd0, px_next;     // pooled column
 reg [3:0]  py_reg = 4'd0, py_next;     // pooled row, or fc pass
 reg [WADDR_WIDTH-1:0] wofs_reg = {WADDR_WIDTH{1'b0}}, wofs_next;
 
-// loop bounds of the current layer
-reg [6:0] ky_max;
-reg [3:0] ci_max, px_max, py_max;
-reg       dx_max, dy_max;
-reg [WADDR_WIDTH-1:0] wbase;
-reg [BADDR_WIDTH-1:0] bbase;
-always @* begin
-    ky_max = K - 1; ci_max = 0; dx_max = 0; dy_max = 0; px_max = 0; py_max = 0;
-    case (layer_reg)
-        L_CONV1: begin
-            ci_max = `LENET_CONV1_IN - 1; dy_max = 1; px_max = P1_SIDE - 1; py_max = P1_SIDE - 1;
-            wbase = WBASE_CONV1; bbase = BBASE_CONV1;
-        end
-        L_CONV2: begin
-            ci_max = `LENET_CONV2_IN - 1; dx_max = 1; dy_max = 1; px_max = P2_SIDE - 1; py_max = P2_SIDE - 1;
-            wbase = WBASE_CONV2; bbase = BBASE_CONV2;
-        end
-        L_FC1: begin
-            ci_max = `LENET_CONV2_OUT - 1; py_max = (`LENET_FC1_OUT + LANES - 1) / LANES - 1;
-            wbase = WBASE_FC1; bbase = BBASE_FC1;
-        end
-        L_FC2: begin
-            ky_max = EPR_FC2 - 1; py_max = (`LENET_FC2_OUT + LANES - 1) / LANES - 1;
-            wbase = WBASE_FC2; bbase = BBASE_FC2;
-        end
-        default: begin
-            ky_max = EPR_FC3 - 1; py_max = (`LENET_FC3_OUT + LANES - 1) / LANES - 1;
-            wbase = WBASE_FC3; bbase = BBASE_FC3;
-        end
-    endcase
-end
+// loop bounds of the current layer (continuous assignments: a simulator
+// evaluates them at time zero even though layer_reg starts at its reset value)
+wire [6:0] ky_max = layer_reg == L_FC2 ? EPR_FC2 - 1 : layer_reg == L_FC3 ? EPR_FC3 - 1 : K - 1;
+wire [3:0] ci_max = layer_reg == L_CONV1 ? `LENET_CONV1_IN - 1
+                  : layer_reg == L_CONV2 ? `LENET_CONV2_IN - 1
+                  : layer_reg == L_FC1 ? `LENET_CONV2_OUT - 1 : 0;
+wire       dx_max = layer_reg == L_CONV2;
+wire       dy_max = layer_reg == L_CONV1 || layer_reg == L_CONV2;
+wire [3:0] px_max = layer_reg == L_CONV1 ? P1_SIDE - 1 : layer_reg == L_CONV2 ? P2_SIDE - 1 : 0;
+wire [3:0] py_max = layer_reg == L_CONV1 ? P1_SIDE - 1
+                  : layer_reg == L_CONV2 ? P2_SIDE - 1
+                  : layer_reg == L_FC1 ? (`LENET_FC1_OUT + LANES - 1) / LANES - 1
+                  : layer_reg == L_FC2 ? (`LENET_FC2_OUT + LANES - 1) / LANES - 1
+                  : (`LENET_FC3_OUT + LANES - 1) / LANES - 1;
+wire [WADDR_WIDTH-1:0] wbase = layer_reg == L_CONV1 ? WBASE_CONV1 : layer_reg == L_CONV2 ? WBASE_CONV2
+                             : layer_reg == L_FC1 ? WBASE_FC1 : layer_reg == L_FC2 ? WBASE_FC2 : WBASE_FC3;
+wire [BADDR_WIDTH-1:0] bbase = layer_reg == L_CONV1 ? BBASE_CONV1 : layer_reg == L_CONV2 ? BBASE_CONV2
+                             : layer_reg == L_FC1 ? BBASE_FC1 : layer_reg == L_FC2 ? BBASE_FC2 : BBASE_FC3;
 
 wire is_fc = layer_reg == L_FC1 || layer_reg == L_FC2 || layer_reg == L_FC3;
 wire acc_last = ky_reg == ky_max && ci_reg == ci_max;

@@ -75,7 +75,7 @@ end
 
 // Sections in blob order.
 localparam [3:0]
-    SEC_HEADER = 4'd0,
+    // 0: the header
     SEC_CONV1_W = 4'd1, SEC_CONV1_B = 4'd2,
     SEC_CONV2_W = 4'd3, SEC_CONV2_B = 4'd4,
     SEC_FC1_W = 4'd5, SEC_FC1_B = 4'd6,
@@ -104,37 +104,89 @@ wire [31:0] crc_step;
 
 lenet_crc32 crc32_inst (.crc_in(crc_reg), .data(s_tdata), .crc_out(crc_step));
 
-// Which section the current word belongs to, and where that section starts.
-reg [3:0]           sec;
-reg [IDX_WIDTH-1:0] sec_start;
-always @* begin
-    if (idx_reg < `LENET_CONV1_W_OFFSET_WORDS) begin sec = SEC_HEADER; sec_start = 0; end
-    else if (idx_reg < `LENET_CONV1_B_OFFSET_WORDS) begin sec = SEC_CONV1_W; sec_start = `LENET_CONV1_W_OFFSET_WORDS; end
-    else if (idx_reg < `LENET_CONV2_W_OFFSET_WORDS) begin sec = SEC_CONV1_B; sec_start = `LENET_CONV1_B_OFFSET_WORDS; end
-    else if (idx_reg < `LENET_CONV2_B_OFFSET_WORDS) begin sec = SEC_CONV2_W; sec_start = `LENET_CONV2_W_OFFSET_WORDS; end
-    else if (idx_reg < `LENET_FC1_W_OFFSET_WORDS) begin sec = SEC_CONV2_B; sec_start = `LENET_CONV2_B_OFFSET_WORDS; end
-    else if (idx_reg < `LENET_FC1_B_OFFSET_WORDS) begin sec = SEC_FC1_W; sec_start = `LENET_FC1_W_OFFSET_WORDS; end
-    else if (idx_reg < `LENET_FC2_W_OFFSET_WORDS) begin sec = SEC_FC1_B; sec_start = `LENET_FC1_B_OFFSET_WORDS; end
-    else if (idx_reg < `LENET_FC2_B_OFFSET_WORDS) begin sec = SEC_FC2_W; sec_start = `LENET_FC2_W_OFFSET_WORDS; end
-    else if (idx_reg < `LENET_FC3_W_OFFSET_WORDS) begin sec = SEC_FC2_B; sec_start = `LENET_FC2_B_OFFSET_WORDS; end
-    else if (idx_reg < `LENET_FC3_B_OFFSET_WORDS) begin sec = SEC_FC3_W; sec_start = `LENET_FC3_W_OFFSET_WORDS; end
-    else if (idx_reg < CRC_IDX) begin sec = SEC_FC3_B; sec_start = `LENET_FC3_B_OFFSET_WORDS; end
-    else begin sec = SEC_CRC; sec_start = CRC_IDX; end
-end
+// Section tables. Functions in continuous assignments rather than always
+// blocks, so that simulators evaluate them at time zero too.
+function [IDX_WIDTH-1:0] section_start(input [3:0] sec);
+    case (sec)
+        SEC_CONV1_W: section_start = `LENET_CONV1_W_OFFSET_WORDS;
+        SEC_CONV1_B: section_start = `LENET_CONV1_B_OFFSET_WORDS;
+        SEC_CONV2_W: section_start = `LENET_CONV2_W_OFFSET_WORDS;
+        SEC_CONV2_B: section_start = `LENET_CONV2_B_OFFSET_WORDS;
+        SEC_FC1_W:   section_start = `LENET_FC1_W_OFFSET_WORDS;
+        SEC_FC1_B:   section_start = `LENET_FC1_B_OFFSET_WORDS;
+        SEC_FC2_W:   section_start = `LENET_FC2_W_OFFSET_WORDS;
+        SEC_FC2_B:   section_start = `LENET_FC2_B_OFFSET_WORDS;
+        SEC_FC3_W:   section_start = `LENET_FC3_W_OFFSET_WORDS;
+        SEC_FC3_B:   section_start = `LENET_FC3_B_OFFSET_WORDS;
+        SEC_CRC:     section_start = CRC_IDX;
+        default:     section_start = 0;
+    endcase
+endfunction
+
+// weights per output (row) and outputs of a weight section
+function [8:0] row_bytes_of(input [3:0] sec);
+    case (sec)
+        SEC_CONV1_W: row_bytes_of = `LENET_CONV1_IN * K * K;
+        SEC_CONV2_W: row_bytes_of = `LENET_CONV2_IN * K * K;
+        SEC_FC1_W:   row_bytes_of = `LENET_FC1_IN;
+        SEC_FC2_W:   row_bytes_of = `LENET_FC2_IN;
+        default:     row_bytes_of = `LENET_FC3_IN;
+    endcase
+endfunction
+
+function [6:0] rows_of(input [3:0] sec);
+    case (sec)
+        SEC_CONV1_W: rows_of = `LENET_CONV1_OUT;
+        SEC_CONV2_W: rows_of = `LENET_CONV2_OUT;
+        SEC_FC1_W:   rows_of = `LENET_FC1_OUT;
+        SEC_FC2_W:   rows_of = `LENET_FC2_OUT;
+        default:     rows_of = `LENET_FC3_OUT;
+    endcase
+endfunction
+
+// first bank entry of a weight section, and entries per pass of LANES outputs
+function [WADDR_WIDTH-1:0] wbase_of(input [3:0] sec);
+    case (sec)
+        SEC_CONV1_W: wbase_of = WBASE_CONV1;
+        SEC_CONV2_W: wbase_of = WBASE_CONV2;
+        SEC_FC1_W:   wbase_of = WBASE_FC1;
+        SEC_FC2_W:   wbase_of = WBASE_FC2;
+        default:     wbase_of = WBASE_FC3;
+    endcase
+endfunction
+
+function [WADDR_WIDTH-1:0] pass_entries_of(input [3:0] sec);
+    case (sec)
+        SEC_FC1_W: pass_entries_of = EPR_FC1;
+        SEC_FC2_W: pass_entries_of = EPR_FC2;
+        SEC_FC3_W: pass_entries_of = EPR_FC3;
+        default:   pass_entries_of = 0;  // conv layers fit in one pass
+    endcase
+endfunction
+
+function [BADDR_WIDTH-1:0] bbase_of(input [3:0] sec);
+    case (sec)
+        SEC_CONV1_B: bbase_of = BBASE_CONV1;
+        SEC_CONV2_B: bbase_of = BBASE_CONV2;
+        SEC_FC1_B:   bbase_of = BBASE_FC1;
+        SEC_FC2_B:   bbase_of = BBASE_FC2;
+        default:     bbase_of = BBASE_FC3;
+    endcase
+endfunction
+
+// The current word's section: how many section starts it has passed.
+wire [3:0] sec = (idx_reg >= `LENET_CONV1_W_OFFSET_WORDS) + (idx_reg >= `LENET_CONV1_B_OFFSET_WORDS)
+               + (idx_reg >= `LENET_CONV2_W_OFFSET_WORDS) + (idx_reg >= `LENET_CONV2_B_OFFSET_WORDS)
+               + (idx_reg >= `LENET_FC1_W_OFFSET_WORDS) + (idx_reg >= `LENET_FC1_B_OFFSET_WORDS)
+               + (idx_reg >= `LENET_FC2_W_OFFSET_WORDS) + (idx_reg >= `LENET_FC2_B_OFFSET_WORDS)
+               + (idx_reg >= `LENET_FC3_W_OFFSET_WORDS) + (idx_reg >= `LENET_FC3_B_OFFSET_WORDS)
+               + (idx_reg >= CRC_IDX);
+wire [IDX_WIDTH-1:0] sec_start = section_start(sec);
 
 // --- weight sections: bytes to bank entries --------------------------------
 
-reg [8:0] row_bytes;
-reg [6:0] rows;
-always @* begin
-    case (sec)
-        SEC_CONV1_W: begin row_bytes = `LENET_CONV1_IN * K * K; rows = `LENET_CONV1_OUT; end
-        SEC_CONV2_W: begin row_bytes = `LENET_CONV2_IN * K * K; rows = `LENET_CONV2_OUT; end
-        SEC_FC1_W:   begin row_bytes = `LENET_FC1_IN; rows = `LENET_FC1_OUT; end
-        SEC_FC2_W:   begin row_bytes = `LENET_FC2_IN; rows = `LENET_FC2_OUT; end
-        default:     begin row_bytes = `LENET_FC3_IN; rows = `LENET_FC3_OUT; end
-    endcase
-end
+wire [8:0] row_bytes = row_bytes_of(sec);
+wire [6:0] rows = rows_of(sec);
 
 wire is_wsec = sec == SEC_CONV1_W || sec == SEC_CONV2_W || sec == SEC_FC1_W
             || sec == SEC_FC2_W || sec == SEC_FC3_W;
@@ -164,17 +216,8 @@ lenet_weight_repack #(
     .out_entry(rp_entry)
 );
 
-reg [WADDR_WIDTH-1:0] rp_base;
-reg [WADDR_WIDTH-1:0] rp_pass_entries;
-always @* begin
-    case (rp_sec_reg)
-        SEC_CONV1_W: begin rp_base = WBASE_CONV1; rp_pass_entries = 0; end
-        SEC_CONV2_W: begin rp_base = WBASE_CONV2; rp_pass_entries = 0; end
-        SEC_FC1_W:   begin rp_base = WBASE_FC1; rp_pass_entries = EPR_FC1; end
-        SEC_FC2_W:   begin rp_base = WBASE_FC2; rp_pass_entries = EPR_FC2; end
-        default:     begin rp_base = WBASE_FC3; rp_pass_entries = EPR_FC3; end
-    endcase
-end
+wire [WADDR_WIDTH-1:0] rp_base = wbase_of(rp_sec_reg);
+wire [WADDR_WIDTH-1:0] rp_pass_entries = pass_entries_of(rp_sec_reg);
 
 wire [LANES-1:0] rp_lane = {{LANES-1{1'b0}}, 1'b1} << rp_row[LANE_BITS-1:0];
 
@@ -197,16 +240,7 @@ assign bbank_wr_data = b_data_reg;
 
 wire [IDX_WIDTH-1:0] b_out = idx_reg - sec_start;
 wire [LANES-1:0]     b_lane = {{LANES-1{1'b0}}, 1'b1} << b_out[LANE_BITS-1:0];
-reg  [BADDR_WIDTH-1:0] b_base;
-always @* begin
-    case (sec)
-        SEC_CONV1_B: b_base = BBASE_CONV1;
-        SEC_CONV2_B: b_base = BBASE_CONV2;
-        SEC_FC1_B:   b_base = BBASE_FC1;
-        SEC_FC2_B:   b_base = BBASE_FC2;
-        default:     b_base = BBASE_FC3;
-    endcase
-end
+wire [BADDR_WIDTH-1:0] b_base = bbase_of(sec);
 wire is_bsec = sec == SEC_CONV1_B || sec == SEC_CONV2_B || sec == SEC_FC1_B
             || sec == SEC_FC2_B || sec == SEC_FC3_B;
 

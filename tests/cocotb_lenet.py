@@ -192,30 +192,31 @@ def _corrupt(words: np.ndarray, index: int, value: int) -> np.ndarray:
 
 
 def _bad_jobs(blob_words: np.ndarray, image_words: np.ndarray):
-    """(name, command, count, input words) of every malformed job of the contract, section 6."""
+    """(name, command, count, input words, error) of every malformed job of the contract, section 6."""
     img2 = image_words[: 2 * C.IMAGE_WORDS]
     crc = int(blob_words[C.CRC_WORD_INDEX])
+    load = C.CMD_LOAD_WEIGHTS
     return [
-        ("bad command 0", 0, 1, img2[:7]),
-        ("bad command 3", 3, 1, blob_words[:9]),
-        ("bad count 0", C.CMD_INFER, 0, img2),
-        ("bad count 65536", C.CMD_INFER, C.MAX_COUNT + 1, img2),
-        ("bad magic", C.CMD_LOAD_WEIGHTS, 0, _corrupt(blob_words, 0, 0x12345678)),
-        ("bad magic, also early", C.CMD_LOAD_WEIGHTS, 0, _corrupt(blob_words, 0, 0)[:100]),
-        ("bad version", C.CMD_LOAD_WEIGHTS, 0, _corrupt(blob_words, 1, 2)),
-        ("bad length", C.CMD_LOAD_WEIGHTS, 0, _corrupt(blob_words, 2, C.BLOB_WORDS - 1)),
-        ("bad shift", C.CMD_LOAD_WEIGHTS, 0, _corrupt(blob_words, 3, int(blob_words[3]) | 0x80)),
-        ("bad crc", C.CMD_LOAD_WEIGHTS, 0, _corrupt(blob_words, C.CRC_WORD_INDEX, crc ^ 1)),
-        ("bad payload", C.CMD_LOAD_WEIGHTS, 0, _corrupt(blob_words, 5000, int(blob_words[5000]) ^ 0x100)),
-        ("load early tlast", C.CMD_LOAD_WEIGHTS, 0, blob_words[:-1]),
-        ("load header only", C.CMD_LOAD_WEIGHTS, 0, blob_words[:2]),
-        ("load late tlast", C.CMD_LOAD_WEIGHTS, 0, np.append(blob_words, [1, 2, 3])),
-        ("bad crc, also late", C.CMD_LOAD_WEIGHTS, 0,
-         np.append(_corrupt(blob_words, C.CRC_WORD_INDEX, crc ^ 1), [7])),
-        ("infer early tlast mid-image", C.CMD_INFER, 3, image_words[: C.IMAGE_WORDS + 50]),
-        ("infer early tlast at an image end", C.CMD_INFER, 3, img2),
-        ("infer early tlast first word", C.CMD_INFER, 2, img2[:1]),
-        ("infer late tlast", C.CMD_INFER, 1, img2[: C.IMAGE_WORDS + 5]),
+        ("bad command 0", 0, 1, img2[:7], C.ERR_BAD_COMMAND),
+        ("bad command 3", 3, 1, blob_words[:9], C.ERR_BAD_COMMAND),
+        ("bad count 0", C.CMD_INFER, 0, img2, C.ERR_BAD_COUNT),
+        ("bad count 65536", C.CMD_INFER, C.MAX_COUNT + 1, img2, C.ERR_BAD_COUNT),
+        ("bad magic", load, 0, _corrupt(blob_words, 0, 0x12345678), C.ERR_BAD_MAGIC),
+        ("bad magic, also early", load, 0, _corrupt(blob_words, 0, 0)[:100], C.ERR_BAD_MAGIC),
+        ("bad version", load, 0, _corrupt(blob_words, 1, 2), C.ERR_BAD_VERSION),
+        ("bad length", load, 0, _corrupt(blob_words, 2, C.BLOB_WORDS - 1), C.ERR_BAD_LENGTH),
+        ("bad shift", load, 0, _corrupt(blob_words, 3, int(blob_words[3]) | 0x80), C.ERR_BAD_SHIFT),
+        ("bad crc", load, 0, _corrupt(blob_words, C.CRC_WORD_INDEX, crc ^ 1), C.ERR_BAD_CRC),
+        ("bad payload", load, 0, _corrupt(blob_words, 5000, int(blob_words[5000]) ^ 0x100), C.ERR_BAD_CRC),
+        ("load early tlast", load, 0, blob_words[:-1], C.ERR_EARLY_TLAST),
+        ("load header only", load, 0, blob_words[:2], C.ERR_EARLY_TLAST),
+        ("load late tlast", load, 0, np.append(blob_words, [1, 2, 3]), C.ERR_LATE_TLAST),
+        ("bad crc, also late", load, 0, np.append(_corrupt(blob_words, C.CRC_WORD_INDEX, crc ^ 1), [7]),
+         C.ERR_BAD_CRC),
+        ("infer early tlast mid-image", C.CMD_INFER, 3, image_words[: C.IMAGE_WORDS + 50], C.ERR_EARLY_TLAST),
+        ("infer early tlast at an image end", C.CMD_INFER, 3, img2, C.ERR_EARLY_TLAST),
+        ("infer early tlast first word", C.CMD_INFER, 2, img2[:1], C.ERR_EARLY_TLAST),
+        ("infer late tlast", C.CMD_INFER, 1, img2[: C.IMAGE_WORDS + 5], C.ERR_LATE_TLAST),
     ]
 
 
@@ -229,13 +230,13 @@ async def test_bad_jobs(dut, pauses):
     # INFER before any weights (right after reset): NO_WEIGHTS.
     out = await tb.infer(images, 2)
     assert C.parse_trailer(int(out[-1])) == (C.ERR_NO_WEIGHTS, 0)
-    for name, command, count, words in _bad_jobs(blob_words, images):
+    for name, command, count, words, error in _bad_jobs(blob_words, images):
         if tb.model.weights is None:
             await tb.load(blob_words)
         out = await tb.job(command, words, count)
         err, done = C.parse_trailer(int(out[-1]))
         tb.log.info("%-34s -> %s, %d images", name, C.error_name(err), done)
-        assert err != C.ERR_OK, name
+        assert err == error, f"{name}: {C.error_name(err)}, expected {C.error_name(error)}"
         if tb.model.weights is None:
             out = await tb.infer(images[: C.IMAGE_WORDS], 1)  # refused cleanly: NO_WEIGHTS
             assert C.parse_trailer(int(out[-1]))[0] == C.ERR_NO_WEIGHTS

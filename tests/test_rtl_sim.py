@@ -4,49 +4,28 @@ Verilator runs the whole cocotb suite; Icarus a smoke test of the same
 testbench. The test vectors come from `lenet export`'s write_vectors on the
 first MNIST test images, with the trained blob if `make quantize` has made
 one, else a fixed random model (still checked word for word against the
-golden model through the device model). ``IP=hls`` (environment) runs the
-same suite on the Vitis HLS export instead.
+golden model through the device model). ``LENET_SIM_IP=hls`` (``make sim
+IP=hls``) runs the same suite on the Vitis HLS export instead.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
 
 from lenet_pynq.errors import LenetError
-from lenet_pynq.host import rtl_sim
+from lenet_pynq.host import rtl_sim, rtl_tools
 
 TESTS = Path(__file__).resolve().parent
-IP = os.environ.get("IP", "rtl")
+IP = os.environ.get("LENET_SIM_IP", "rtl")  # make sim IP=hls
 IMAGES = int(os.environ.get("LENET_SIM_IMAGES", "256"))
-TRAINED_BLOB = rtl_sim.ROOT / "weights" / "lenet_int8.bin"
-
-
-def make_vectors(count: int) -> Path:
-    """A `lenet export` directory of the first ``count`` test images (cached under build/sim)."""
-    from lenet_pynq.train import blob, export, mnist
-
-    if TRAINED_BLOB.is_file() and blob.manifest_path(TRAINED_BLOB).is_file():
-        q, source = blob.load(TRAINED_BLOB), f"{TRAINED_BLOB.name}"
-    else:
-        q, source = blob.random_model(0), "random_model(0)"
-    out = rtl_sim.BUILD_ROOT / f"vectors-{count}"
-    doc_path = out / "vectors.json"
-    if doc_path.is_file():
-        doc = json.loads(doc_path.read_text())
-        if doc.get("source") == source and doc.get("weights_crc") == f"{blob.crc_word(q):#010x}":
-            return out
-    images, labels = mnist.load("test")
-    export.write_vectors(q, images[:count], labels[:count], list(range(count)), out, source=source)
-    return out
 
 
 @pytest.fixture(scope="module")
 def vectors() -> Path:
-    return make_vectors(IMAGES)
+    return rtl_tools.vectors(IMAGES)
 
 
 def test_cocotb_suite_verilator(vectors):

