@@ -10,9 +10,11 @@ it from the hardware:
   MM2S reads that many bytes of memory and sends them as one packet, TLAST on
   the last word. S2MM accepts stream words into memory until TLAST, then
   writes the number of bytes received back into ``S2MM_LENGTH``.
-- A finished transfer sets ``Idle`` and ``IOC_Irq``. A length of 0, or a
-  packet longer than the S2MM buffer, sets ``DMAIntErr``; an address no
-  buffer covers sets ``DMADecErr``; both halt the channel and set ``Err_Irq``.
+- A finished transfer sets ``Idle`` and ``IOC_Irq``. A length of 0 sets
+  ``DMAIntErr``; so does a packet longer than the S2MM buffer, which PG021
+  leaves undefined (the model makes it loud rather than silent); an address
+  no buffer covers sets ``DMADecErr``. Errors halt the channel and set
+  ``Err_Irq``.
 - ``Idle`` is 0 after start until the first transfer ends, as on the
   hardware (pynq's ``_first_transfer`` exists for this).
 
