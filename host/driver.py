@@ -406,8 +406,10 @@ class LeNetIP(DefaultIP):
     def throughput(self, images, batch_size: int | None = None, repeats: int = 3) -> Classification:
         """Time the IP alone: each job's images are copied in once, then the job runs ``repeats`` times.
 
-        Returns the :class:`Classification` of the last repetition with the
-        timing of all of them (``batch_seconds`` has ``repeats`` entries per job).
+        Returns the :class:`Classification` of the first run, with the timing
+        of every run (``batch_seconds`` has ``repeats`` entries per job). A
+        repetition whose logits differ from the first run's raises
+        :class:`LenetDeviceError`: the same images must give the same integers.
         """
         x = as_images(images)
         per_job = self._images_per_job(batch_size or self.batch_size)
@@ -416,7 +418,11 @@ class LeNetIP(DefaultIP):
             n = min(per_job, len(x) - start)
             self._stage_images(x[start:start + n])
             for _ in range(max(0, repeats - 1)):
-                _, seconds = self._run_infer(n)
+                words, seconds = self._run_infer(n)
+                logits = words.reshape(n, OUT_WORDS_PER_IMAGE)[:, 1:].view(np.int32)
+                if not np.array_equal(logits, result.logits[start:start + n]):
+                    raise LenetDeviceError(f"INFER of images {start} ... {start + n - 1} repeated gave other "
+                                           "logits than the first run: the IP is not deterministic")
                 result.batch_seconds.append(seconds)
                 result.batch_sizes.append(n)
         return result
