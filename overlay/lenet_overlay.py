@@ -21,6 +21,18 @@ from ..host.driver import LeNetIP, check_design
 BITFILE = Path(__file__).resolve().parent / "lenet.bit"
 
 
+def _board_device():
+    """pynq's active device, or a LenetError saying where LeNetOverlay runs."""
+    from pynq import Device
+
+    try:
+        return Device.active_device
+    except RuntimeError as e:
+        raise LenetError(
+            f"pynq found no FPGA ({e}): LeNetOverlay() programs the PYNQ-Z2 it runs on. Off the board use "
+            "`lenet bench --backend model` or lenet_pynq.host.model_device.open_model_overlay()") from None
+
+
 class LeNetOverlay(Overlay):
     """The LeNet-5 accelerator overlay for the PYNQ-Z2.
 
@@ -50,6 +62,8 @@ class LeNetOverlay(Overlay):
             raise LenetError(
                 f"{missing} not found: build the overlay with `make bitstream` (Vivado 2024.1) and copy "
                 "lenet.bit and lenet.hwh together into overlay/ (same base name), then `pip install .`")
+        if device is None:
+            device = _board_device()
         super().__init__(str(bit), download=False, device=device, **kwargs)
         check_design(self.ip_dict)
         if download:

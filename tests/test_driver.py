@@ -326,3 +326,12 @@ def test_the_ip_address_width_must_reach_every_register(tmp_path, width, ok):
     else:
         with pytest.raises(LenetConfigError, match="cannot reach IMAGES_DONE"):
             open_model_overlay(tmp_path, ip={"C_S_AXI_CONTROL_ADDR_WIDTH": width})
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pynq: "No devices found, is the XRT environment sourced?"
+def test_off_the_board_lenet_overlay_says_where_it_runs(tmp_path):
+    from lenet_pynq.host.seam_hwh import write_design
+    from lenet_pynq.overlay import LeNetOverlay
+
+    with pytest.raises(LenetError, match="pynq found no FPGA .* --backend model"):
+        LeNetOverlay(write_design(tmp_path))
