@@ -4,7 +4,7 @@ One simulation (cocotb + Verilator, ``host/rtl_driver_tb.py``) runs the
 unchanged driver in a bridge thread: a corrupted blob is refused with the
 IP's error code, the good blob loads with its CRC read back, then MNIST test
 images are classified; the logits must be the golden model's, integer for
-integer. ``LENET_RTL_DRIVER_COUNT`` sets the number of images (default 100;
+integer. ``LENET_RTL_DRIVER_COUNT`` sets the number of images (default 200;
 `make bench BENCH_BACKEND=rtl BENCH_COUNT=300` runs more through `lenet bench`).
 """
 
@@ -19,7 +19,7 @@ from lenet_pynq.train import blob, golden, mnist
 
 from lenet_pynq import contract as C
 
-COUNT = int(os.environ.get("LENET_RTL_DRIVER_COUNT", "100"))
+COUNT = int(os.environ.get("LENET_RTL_DRIVER_COUNT", "200"))
 
 
 @pytest.fixture(scope="module")
