@@ -65,16 +65,25 @@ def test_conv_matches_direct_cross_correlation_and_its_gradients(rng, c, n, side
     assert none is None and np.array_equal(dw_only, dw)
 
 
-def test_conv_weight_gradient_is_the_same_when_split_over_image_groups(rng):
-    """conv1's shape at batch 64 takes the grouped product path; it must sum to the plain product."""
-    x = rng.standard_normal((1, 64, 32, 32))
-    w = rng.standard_normal((6, 1, 5, 5))
-    out, cache = layers.conv_forward(x, w, np.zeros(6))
-    assert layers._image_groups(64, 6 * 25 * 28 * 32) > 1
+@pytest.mark.parametrize("c, o, side", [(1, 6, 32), (6, 16, 14)])
+def test_conv_at_lenet_sizes_where_products_are_split_over_image_groups(rng, c, o, side):
+    """At batch 64 both conv layers take the grouped-product path; it must equal the plain formulas."""
+    n = 64
+    x = rng.standard_normal((c, n, side, side))
+    w = rng.standard_normal((o, c, 5, 5))
+    b = rng.standard_normal(o)
+    assert layers._image_groups(n, o * c * 25 * (side - 4) * side) > 1
+    out, cache = layers.conv_forward(x, w, b)
+    assert np.allclose(out, reference_conv(x, w, b), atol=1e-10)
     r = rng.standard_normal(out.shape)
-    _, dw, _ = layers.conv_backward(r, cache, need_dx=False)
-    cols = sliding_window_view(x, (5, 5), axis=(2, 3))
-    assert np.allclose(dw, np.einsum("onyx,cnyxij->ocij", r, cols), rtol=1e-10)
+    dx, dw, _ = layers.conv_backward(r, cache)
+    win = sliding_window_view(x, (5, 5), axis=(2, 3))
+    assert np.allclose(dw, np.einsum("onyx,cnyxij->ocij", r, win), rtol=1e-10)
+    expected = np.zeros_like(x)  # dx[c, y+i, x+j] += w[o, c, i, j] * r[o, y, x]
+    for i in range(5):
+        for j in range(5):
+            expected[:, :, i:i + side - 4, j:j + side - 4] += np.einsum("oc,onyx->cnyx", w[:, :, i, j], r)
+    assert np.allclose(dx, expected, atol=1e-10)
 
 
 def test_maxpool_gradient(rng):
