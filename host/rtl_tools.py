@@ -137,9 +137,20 @@ def estimate(out_dir: Path | None = None) -> dict[str, float]:
         proc = subprocess.run(_yosys() + ["-q", "-p", script], stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode or not stat.is_file():
         raise LenetError(f"Yosys failed (exit {proc.returncode}); see {log}")
-    doc = json.loads(stat.read_text())
-    design = doc.get("design") or doc["modules"][f"\\{C.TOP_NAME}"]
-    return resources(design["num_cells_by_type"])
+    return resources(design_cells(stat.read_text()))
+
+
+def design_cells(stat_json: str) -> dict[str, int]:
+    """``num_cells_by_type`` of the whole design from Yosys ``stat -json`` output.
+
+    Only the "design" object is parsed: Yosys 0.23 prints its hierarchy as
+    plain text into the middle of the JSON, which is then not valid as a whole.
+    """
+    at = stat_json.rfind('"design":')
+    if at < 0:
+        raise LenetError("Yosys `stat -json` printed no \"design\" totals; is this Yosys 0.10 or newer?")
+    design, _ = json.JSONDecoder().raw_decode(stat_json, stat_json.index("{", at))
+    return design["num_cells_by_type"]
 
 
 def _print_estimate(res: dict[str, float]) -> bool:

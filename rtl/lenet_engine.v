@@ -21,7 +21,6 @@ module lenet_engine #(
     parameter WBASE_FC1 = 0,
     parameter WBASE_FC2 = 0,
     parameter WBASE_FC3 = 0,
-    parameter EPR_FC1 = 0,
     parameter EPR_FC2 = 0,
     parameter EPR_FC3 = 0,
     parameter BBASE_CONV1 = 0,
@@ -81,7 +80,7 @@ lenet_sequencer #(
     .DRAIN_CYCLES(DRAIN_CYCLES),
     .WBASE_CONV1(WBASE_CONV1), .WBASE_CONV2(WBASE_CONV2), .WBASE_FC1(WBASE_FC1),
     .WBASE_FC2(WBASE_FC2), .WBASE_FC3(WBASE_FC3),
-    .EPR_FC1(EPR_FC1), .EPR_FC2(EPR_FC2), .EPR_FC3(EPR_FC3),
+    .EPR_FC2(EPR_FC2), .EPR_FC3(EPR_FC3),
     .BBASE_CONV1(BBASE_CONV1), .BBASE_CONV2(BBASE_CONV2), .BBASE_FC1(BBASE_FC1),
     .BBASE_FC2(BBASE_FC2), .BBASE_FC3(BBASE_FC3)
 ) sequencer_inst (

@@ -45,14 +45,25 @@ reg [15:0]   sent_reg = 16'd0, sent_next;
 assign slot_free = !slot_full_reg;
 assign images_sent = sent_reg;
 
-wire signed [31:0] cand = logits_reg[idx_reg*32 +: 32];
-wire signed [31:0] best = logits_reg[best_reg*32 +: 32];
+// logit i (a loop over constant slices: a narrow multiplexer, not a shifter)
+function [31:0] logit(input [LW-1:0] v, input [3:0] i);
+    integer c;
+    begin
+        logit = 32'd0;
+        for (c = 0; c < N; c = c + 1) begin
+            if (i == c) logit = v[c*32 +: 32];
+        end
+    end
+endfunction
+
+wire signed [31:0] cand = logit(logits_reg, idx_reg);
+wire signed [31:0] best = logit(logits_reg, best_reg);
 
 assign m_tvalid = state_reg == S_SEND || state_reg == S_TRAILER;
 assign m_tlast = state_reg == S_TRAILER;
 assign m_tdata = state_reg == S_TRAILER ? trailer_data
                : idx_reg == 4'd0 ? {28'd0, best_reg}
-               : logits_reg[(idx_reg - 4'd1)*32 +: 32];
+               : logit(logits_reg, idx_reg - 4'd1);
 assign trailer_ready = state_reg == S_TRAILER && m_tready;
 
 always @* begin

@@ -29,7 +29,6 @@ module lenet_sequencer #(
     parameter WBASE_FC1 = 0,
     parameter WBASE_FC2 = 0,
     parameter WBASE_FC3 = 0,
-    parameter EPR_FC1 = 0,
     parameter EPR_FC2 = 0,
     parameter EPR_FC3 = 0,
     parameter BBASE_CONV1 = 0,
