@@ -36,6 +36,15 @@ def test_cocotb_suite_verilator(vectors):
     assert any(name.startswith("test_vectors") for name in res.passed), res
 
 
+@pytest.mark.parametrize("lanes", [32])
+def test_other_lane_count(vectors, lanes):
+    """The design is parameterised: a wider MAC array (own build directory) is still bit-exact."""
+    res = rtl_sim.run("cocotb_lenet", sim="verilator", ip="rtl", parameters={"LANES": lanes}, test_dir=TESTS,
+                      test_filter="test_vectors", extra_env={"LENET_VECTORS": str(vectors), "LENET_IMAGES": "8"},
+                      log_file=rtl_sim.BUILD_ROOT / f"cocotb_lenet-rtl-lanes{lanes}.log")
+    assert sorted(res.passed) == ["test_vectors/pauses=False", "test_vectors/pauses=True"], res
+
+
 def test_smoke_icarus(vectors):
     res = rtl_sim.run("cocotb_lenet", sim="icarus", ip=IP, test_dir=TESTS, test_filter="test_vectors/pauses=False",
                       extra_env={"LENET_VECTORS": str(vectors), "LENET_IMAGES": "2"},
