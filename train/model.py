@@ -66,7 +66,10 @@ class LeNet5:
         return f"LeNet5(seed={self.seed}, params={n:,} {next(iter(self.params.values())).dtype})"
 
     def load_params(self, params: dict[str, np.ndarray]) -> None:
-        """Replace every parameter; names and shapes must be the contract's."""
+        """Replace every parameter (copies); names and shapes must be the contract's.
+
+        The dtype is kept: float32 from a checkpoint, float64 in the gradient checks.
+        """
         if set(params) != set(PARAM_NAMES):
             raise ValueError(f"parameters {sorted(params)} are not the contract's {list(PARAM_NAMES)}")
         for name in PARAM_NAMES:
@@ -101,13 +104,12 @@ class LeNet5:
         logits, cache["fc3"] = layers.linear_forward(fc2, p["fc3.w"], p["fc3.b"])
         self._cache = cache
         if trace is not None:
-            batch_major = lambda a: np.ascontiguousarray(a.transpose(1, 0, 2, 3))
             trace.update({
                 "input": np.ascontiguousarray(x),
-                "conv1": batch_major(np.maximum(z1, 0)),
-                "pool1": batch_major(pool1),
-                "conv2": batch_major(np.maximum(z2, 0)),
-                "pool2": batch_major(pool2),
+                "conv1": _batch_major(np.maximum(z1, 0)),
+                "pool1": _batch_major(pool1),
+                "conv2": _batch_major(np.maximum(z2, 0)),
+                "pool2": _batch_major(pool2),
                 "fc1": fc1, "fc2": fc2, "fc3": logits,
             })
         return logits
@@ -132,3 +134,8 @@ class LeNet5:
         d = layers.maxpool_backward(d, c["pool1"])
         _, g["conv1.w"], g["conv1.b"] = layers.conv_backward(d, c["conv1"], need_dx=False)
         return g
+
+
+def _batch_major(a: np.ndarray) -> np.ndarray:
+    """(C, N, H, W) -> (N, C, H, W), contiguous."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3))
