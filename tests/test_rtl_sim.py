@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 
 import pytest
+from lenet_pynq.host import rtl_sim, rtl_tools
 
 from lenet_pynq.errors import LenetError
-from lenet_pynq.host import rtl_sim, rtl_tools
 
 TESTS = Path(__file__).resolve().parent
 IP = os.environ.get("LENET_SIM_IP", "rtl")  # make sim IP=hls

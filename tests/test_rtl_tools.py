@@ -1,0 +1,40 @@
+"""The parts of `make estimate` that do not need Yosys: reading its output, counting resources."""
+
+import pytest
+from lenet_pynq.host import rtl_tools
+
+from lenet_pynq.errors import LenetError
+
+# Yosys 0.23 prints the hierarchy as text into `stat -json` (not valid JSON as a whole).
+YOSYS_023_STAT = """{
+   "creator": "Yosys 0.23",
+   "modules": {
+      "\\\\lenet_crc32": {
+         "num_cells_by_type": {"LUT6": 3}
+      }
+   },
+       lenet_crc32                   1
+      "design": {
+         "num_cells": 9,
+         "num_cells_by_type": {
+            "DSP48E1": 2, "FDRE": 10, "FDSE": 1, "LUT1": 1, "LUT6": 4, "MUXF7": 3,
+            "RAM32M": 2, "RAMB18E1": 3, "RAMB36E1": 1, "SRL16E": 1
+         }
+      }
+}
+"""
+
+
+def test_design_totals_are_read_from_yosys_023_output():
+    cells = rtl_tools.design_cells(YOSYS_023_STAT)
+    assert cells["DSP48E1"] == 2 and cells["LUT6"] == 4
+
+
+def test_resources_count_lut_memory_and_half_bram18():
+    res = rtl_tools.resources(rtl_tools.design_cells(YOSYS_023_STAT))
+    assert res == {"LUT": 1 + 4 + 2 * 4 + 1, "LUT as memory": 9, "FF": 11, "DSP48E1": 2, "BRAM36": 2.5}
+
+
+def test_missing_design_totals_are_explained():
+    with pytest.raises(LenetError, match="design"):
+        rtl_tools.design_cells('{"modules": {}}')
