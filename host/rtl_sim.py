@@ -31,6 +31,9 @@ Functions
     ``build/sim/<ip>-<sim>-<parameters or "default">``.
 ``build_stamp(files, sim, parameters, args) -> str``
     The hash a cached build is checked against.
+``lint(parameters=None)``
+    Verilator ``--lint-only -Wall`` on rtl/ with only the build's waivers;
+    raises :class:`LenetError` with the warnings.
 ``parse_results(xml) -> Results``
     Passed and failed test names of a cocotb results XML.
 ``run(test_module, sim="verilator", ip="rtl", ...) -> Results``
@@ -53,6 +56,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -202,6 +206,19 @@ def build(sim: str = "verilator", ip: str = "rtl", parameters: dict | None = Non
         for dat in files[0].parent.glob("*.dat"):
             shutil.copy2(dat, out / dat.name)
     return out
+
+
+def lint(parameters: dict | None = None) -> None:
+    """Verilator ``--lint-only -Wall`` on rtl/ (the build's waivers only); LenetError with its warnings."""
+    files, includes = sources("rtl")
+    env = {**os.environ, **simulator_env("verilator")}
+    cmd = (["verilator", "--lint-only", "-Wall", "--top-module", TOP]
+           + [a for a in VERILATOR_ARGS if a.startswith("-Wno-")]
+           + [f"-I{i}" for i in includes] + [f"-G{k}={v}" for k, v in (parameters or {}).items()]
+           + [str(f) for f in files])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode:
+        raise LenetError(f"Verilator lint of rtl/ ({parameters or 'default parameters'}):\n{proc.stderr.strip()}")
 
 
 def parse_results(xml: Path) -> Results:

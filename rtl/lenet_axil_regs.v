@@ -26,7 +26,9 @@ module lenet_axil_regs #(
     output wire [1:0]            s_axi_bresp,
     output wire                  s_axi_bvalid,
     input  wire                  s_axi_bready,
+    /* verilator lint_off UNUSEDSIGNAL */  // word addresses: bits 1:0 ignored
     input  wire [ADDR_WIDTH-1:0] s_axi_araddr,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire                  s_axi_arvalid,
     output wire                  s_axi_arready,
     output wire [31:0]           s_axi_rdata,

@@ -48,7 +48,9 @@ module lenet_engine #(
     input  wire [LANES-1:0]       bbank_wr_lanes,
     input  wire [BADDR_WIDTH-1:0] bbank_wr_addr,
     input  wire [31:0]            bbank_wr_data,
+    /* verilator lint_off UNUSEDSIGNAL */  // blob word 3: only the four shift fields
     input  wire [31:0]            shifts,
+    /* verilator lint_on UNUSEDSIGNAL */
 
     // the logits of each image
     input  wire                   slot_free,

@@ -72,14 +72,18 @@ always @(posedge clk) begin
     end
 end
 
+/* verilator lint_off UNUSEDSIGNAL */  // only lanes MIRROR.. have a pairing partner reading them
 wire [LANES*8-1:0] pooled_all;
+/* verilator lint_on UNUSEDSIGNAL */
 
 genvar l;
 generate
     for (l = 0; l < LANES; l = l + 1) begin : lane
         wire [7:0] v = q[l*8 +: 8];
         reg  [7:0] max_reg = 8'd0;
+        /* verilator lint_off UNUSEDSIGNAL */  // the oldest value shifts out
         reg  [RB-1:0] row_sr_reg = {RB{1'b0}};
+        /* verilator lint_on UNUSEDSIGNAL */
         reg  [7:0] f_reg = 8'd0;
 
         // running max over the pool window

@@ -39,7 +39,9 @@ module lenet_operand_fetch #(
     input  wire [3:0]                p1_wr_row,
     input  wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data,
     input  wire                      p2_wr_en,
+    /* verilator lint_off UNUSEDSIGNAL */  // pool2 has fewer rows than the row field holds
     input  wire [3:0]                p2_wr_row,
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [LANES*P2_SIDE*8-1:0] p2_wr_data,
     input  wire                      f1_wr_en,
     input  wire [3:0]                f1_wr_pass,

@@ -282,9 +282,10 @@ async def test_reset_mid_job(dut, pauses):
 
 
 @cocotb.test()
-async def test_registers(dut):
+@cocotb.parametrize(pauses=[False, True])
+async def test_registers(dut, pauses):
     """Register reads and writes: arguments read back, read-only and unlisted offsets, ap_ctrl_hs bits."""
-    tb = await _started(dut)
+    tb = await _started(dut, pauses)
     for offset in range(0, 1 << C.ADDR_WIDTH, 4):
         await tb.read(offset)  # power-on values, ap_vld words included
     await tb.write(C.REG_COMMAND, 0xDEADBEEF)
@@ -315,9 +316,10 @@ async def test_registers(dut):
 
 
 @cocotb.test()
-async def test_interrupt(dut):
+@cocotb.parametrize(pauses=[False, True])
+async def test_interrupt(dut, pauses):
     """interrupt = GIE & (ISR[0] | ISR[1]); ISR bits set by ap_done/ap_ready where IER enables them."""
-    tb = await _started(dut)
+    tb = await _started(dut, pauses)
     blob_words = _words("load_in.bin")
 
     async def check_pin():

@@ -28,6 +28,11 @@ def vectors() -> Path:
     return rtl_tools.vectors(IMAGES)
 
 
+@pytest.mark.parametrize("lanes", [16, 32])
+def test_rtl_lint_clean(lanes):
+    rtl_sim.lint({"LANES": lanes})
+
+
 def test_cocotb_suite_verilator(vectors):
     res = rtl_sim.run("cocotb_lenet", sim="verilator", ip=IP, test_dir=TESTS,
                       extra_env={"LENET_VECTORS": str(vectors)},
