@@ -2,7 +2,10 @@
 
 Defaults are the recipe measured on this project's machines (DESIGN.md):
 SGD with momentum 0.9, learning rate 0.05 decayed to 0 by a cosine over all
-steps, batch 64, 5 epochs: above 99.0% on the 10k test set by epoch 3-4.
+steps, batch 64, 5 epochs, plus L2 weight decay 5e-4. Measured here over
+seeds 0-2 (twice, before and after a change of summation order), the final
+test accuracy was 99.08-99.32% (mean 99.20%) with the weight decay and
+99.03-99.17% (mean 99.11%) without; above 99.0% from epoch 4 on.
 Everything random (initialisation, shuffling) derives from ``--seed``, so a
 run is reproducible on the same machine.
 """
@@ -35,7 +38,7 @@ class Config:
     lr: float = DEFAULT_LR["sgd"]
     optimizer: str = "sgd"
     momentum: float = 0.9
-    weight_decay: float = 0.0
+    weight_decay: float = 5e-4
     schedule: str = "cosine"
     seed: int = 0
 
@@ -109,7 +112,6 @@ def add_arguments(p) -> None:
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=c.optimizer,
                    help=f"(default {c.optimizer})")
     p.add_argument("--momentum", type=float, default=c.momentum, help=f"SGD momentum (default {c.momentum})")
-    # Measured over 3 seeds: 5e-4 ended at 99.08-99.32% against 99.09-99.13% without; too close to make it the default.
     p.add_argument("--weight-decay", type=float, default=c.weight_decay,
                    help=f"SGD L2 weight decay (default {c.weight_decay})")
     p.add_argument("--schedule", choices=SCHEDULES, default=c.schedule,
