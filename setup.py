@@ -22,7 +22,10 @@ setup(
         "lenet_pynq.host": "host",
         "lenet_pynq.overlay": "overlay",
     },
-    package_data={"lenet_pynq.overlay": ["*.ipynb", "*.bit", "*.hwh", "*.bin", "*.json"]},
+    package_data={
+        "lenet_pynq.overlay": ["*.ipynb", "*.bit", "*.hwh", "*.bin", "*.json"],
+        "lenet_pynq.train": ["pretrained/*.json", "pretrained/*.bin"],
+    },
     install_requires=["numpy>=1.21", "tqdm>=4.60"],
     extras_require={
         # Everything the test suite needs on a PC. pynq 3.1.2 pins numpy<2 and
