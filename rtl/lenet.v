@@ -7,7 +7,9 @@
 //                                             compute engine ──► result tx ──► out_r
 //   s_axi_control ◄─► registers ◄─► job controller (trailer, STATUS, ...)
 //
-// The engine computes every layer with one array of LANES x TAPS multipliers;
+// The engine computes every layer with one array of LANES x TAPS multipliers
+// (two per DSP48E1: lanes 2m and 2m+1 share their inputs); conv1, and conv2
+// when LANES allows, compute two output columns at once on mirrored lanes.
 // lenet_sequencer.v describes the loop order, this file the bank layout.
 
 `resetall
@@ -16,7 +18,8 @@
 `include "lenet_contract.vh"
 
 module lenet #(
-    parameter LANES = 16,   // compute lanes: a power of two >= conv2's outputs and twice conv1's
+    parameter LANES = 32,   // compute lanes: a power of two >= conv2's outputs and twice conv1's;
+                            // with twice conv2's outputs, conv2 computes two columns at once
     parameter TAPS = 5      // multipliers per lane: the conv kernel width
 ) (
     input  wire                            ap_clk,
@@ -86,6 +89,8 @@ localparam BBASE_FC3 = BBASE_FC2 + PASSES_FC2;
 localparam BDEPTH = BBASE_FC3 + PASSES_FC3;
 localparam WADDR_WIDTH = $clog2(WDEPTH);
 localparam BADDR_WIDTH = $clog2(BDEPTH);
+// conv2 mirrored onto lanes CONV2_OUT.. when there are enough lanes (0: not)
+localparam MIRROR_CONV2 = LANES >= 2 * `LENET_CONV2_OUT ? `LENET_CONV2_OUT : 0;
 // Clocks from a step's issue to its result landing in an activation memory
 // (S0..S6 of lenet_engine plus the write), so a layer never reads early.
 localparam DRAIN_CYCLES = 8;
@@ -160,6 +165,7 @@ assign in_r_TREADY = drain_tready || load_tready || rx_tready;
 
 lenet_weight_loader #(
     .LANES(LANES), .TAPS(TAPS), .WADDR_WIDTH(WADDR_WIDTH), .BADDR_WIDTH(BADDR_WIDTH),
+    .MIRROR_CONV2(MIRROR_CONV2),
     .WBASE_CONV1(WBASE_CONV1), .WBASE_CONV2(WBASE_CONV2), .WBASE_FC1(WBASE_FC1),
     .WBASE_FC2(WBASE_FC2), .WBASE_FC3(WBASE_FC3),
     .EPR_FC1(EPR_FC1), .EPR_FC2(EPR_FC2), .EPR_FC3(EPR_FC3),
@@ -211,7 +217,7 @@ wire [`LENET_NUM_CLASSES*32-1:0]      logits;
 
 lenet_engine #(
     .LANES(LANES), .TAPS(TAPS), .WADDR_WIDTH(WADDR_WIDTH), .BADDR_WIDTH(BADDR_WIDTH),
-    .DRAIN_CYCLES(DRAIN_CYCLES),
+    .DRAIN_CYCLES(DRAIN_CYCLES), .MIRROR_CONV2(MIRROR_CONV2),
     .WBASE_CONV1(WBASE_CONV1), .WBASE_CONV2(WBASE_CONV2), .WBASE_FC1(WBASE_FC1),
     .WBASE_FC2(WBASE_FC2), .WBASE_FC3(WBASE_FC3),
     .EPR_FC2(EPR_FC2), .EPR_FC3(EPR_FC3),

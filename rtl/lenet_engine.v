@@ -16,6 +16,7 @@ module lenet_engine #(
     parameter WADDR_WIDTH = 10,    // weight bank address bits
     parameter BADDR_WIDTH = 5,     // bias bank address bits
     parameter DRAIN_CYCLES = 8,    // sequencer wait between layers (S0 to the write after S6)
+    parameter MIRROR_CONV2 = 0,    // conv2 computes a second column on lanes MIRROR_CONV2.. (0: not)
     parameter WBASE_CONV1 = 0,     // bank layout, as lenet_weight_loader's
     parameter WBASE_CONV2 = 0,
     parameter WBASE_FC1 = 0,
@@ -79,7 +80,7 @@ wire [6:0]             s0_k;
 
 lenet_sequencer #(
     .LANES(LANES), .TAPS(TAPS), .WADDR_WIDTH(WADDR_WIDTH), .BADDR_WIDTH(BADDR_WIDTH),
-    .DRAIN_CYCLES(DRAIN_CYCLES),
+    .DRAIN_CYCLES(DRAIN_CYCLES), .MIRROR_CONV2(MIRROR_CONV2),
     .WBASE_CONV1(WBASE_CONV1), .WBASE_CONV2(WBASE_CONV2), .WBASE_FC1(WBASE_FC1),
     .WBASE_FC2(WBASE_FC2), .WBASE_FC3(WBASE_FC3),
     .EPR_FC2(EPR_FC2), .EPR_FC3(EPR_FC3),
@@ -141,7 +142,7 @@ lenet_lane_banks #(.LANES(LANES), .WIDTH(32), .ADDR_WIDTH(BADDR_WIDTH)) bias_ban
 wire                                 p1_wr_en, p2_wr_en, f1_wr_en, f2_wr_en;
 wire [3:0]                           p1_wr_row, p2_wr_row, f_wr_pass;
 wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data;
-wire [LANES*P2_SIDE*8-1:0]           p2_wr_data;
+wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_wr_data;
 wire [LANES*8-1:0]                   f_wr_data;
 wire [(TAPS+1)*8-1:0]                window;
 
@@ -161,9 +162,13 @@ lenet_operand_fetch #(.LANES(LANES), .TAPS(TAPS)) fetch_inst (
 
 wire [LANES*32-1:0] acc;
 
-lenet_mac_array #(.LANES(LANES), .TAPS(TAPS), .MIRROR(MIRROR)) mac_inst (
+// Lanes from here on take the window shifted by one column.
+wire [$clog2(LANES):0] shift_from = `TOK_LAYER(tok2) == L_CONV1 ? MIRROR
+                                  : `TOK_LAYER(tok2) == L_CONV2 && MIRROR_CONV2 != 0 ? MIRROR_CONV2 : LANES;
+
+lenet_mac_array #(.LANES(LANES), .TAPS(TAPS)) mac_inst (
     .clk(clk), .rst(rst),
-    .valid(`TOK_VALID(tok2)), .first(tok2_first), .mirror(`TOK_LAYER(tok2) == L_CONV1),
+    .valid(`TOK_VALID(tok2)), .first(tok2_first), .shift_from(shift_from),
     .window(window), .weights(weights), .bias(biases),
     .acc(acc)
 );
@@ -188,7 +193,7 @@ assign logits = acc[0 +: `LENET_NUM_CLASSES*32];
 
 // --- S6: pool and write --------------------------------------------------------
 
-lenet_layer_writer #(.LANES(LANES), .MIRROR(MIRROR)) writer_inst (
+lenet_layer_writer #(.LANES(LANES), .MIRROR(MIRROR), .MIRROR_CONV2(MIRROR_CONV2)) writer_inst (
     .clk(clk), .rst(rst),
     .valid(`TOK_VALID(tok6)), .layer(`TOK_LAYER(tok6)), .last(tok6[TW-6]),
     .pool_first(tok6[TW-7]), .pool_last(tok6[TW-8]), .row_last(tok6[TW-9]),

@@ -12,6 +12,7 @@
 module lenet_layer_writer #(
     parameter LANES = 16,   // compute lanes
     parameter MIRROR = 6,   // conv1: lanes MIRROR.. hold the odd output column
+    parameter MIRROR_CONV2 = 0,  // conv2: lanes MIRROR_CONV2.. hold the odd column (0: no mirroring)
     // pool1 and pool2 widths, derived from the contract (do not override)
     parameter P1_SIDE = (`LENET_PADDED_SIDE - `LENET_CONV1_KERNEL + 1) / 2,
     parameter P2_SIDE = (P1_SIDE - `LENET_CONV1_KERNEL + 1) / 2
@@ -34,7 +35,7 @@ module lenet_layer_writer #(
     output wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data,
     output wire                 p2_wr_en,
     output wire [3:0]           p2_wr_row,
-    output wire [LANES*P2_SIDE*8-1:0] p2_wr_data,
+    output wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_wr_data,
     output wire                 f1_wr_en,
     output wire                 f2_wr_en,
     output wire [3:0]           f_wr_pass,
@@ -72,7 +73,7 @@ always @(posedge clk) begin
     end
 end
 
-/* verilator lint_off UNUSEDSIGNAL */  // only lanes MIRROR.. have a pairing partner reading them
+/* verilator lint_off UNUSEDSIGNAL */  // read only where a lane is another's odd column
 wire [LANES*8-1:0] pooled_all;
 /* verilator lint_on UNUSEDSIGNAL */
 
@@ -81,42 +82,47 @@ generate
     for (l = 0; l < LANES; l = l + 1) begin : lane
         wire [7:0] v = q[l*8 +: 8];
         reg  [7:0] max_reg = 8'd0;
-        /* verilator lint_off UNUSEDSIGNAL */  // the oldest value shifts out
-        reg  [RB-1:0] row_sr_reg = {RB{1'b0}};
-        /* verilator lint_on UNUSEDSIGNAL */
         reg  [7:0] f_reg = 8'd0;
 
         // running max over the pool window
         wire [7:0] pooled = pool_first || v > max_reg ? v : max_reg;
         assign pooled_all[l*8 +: 8] = pooled;
-        // conv1 pairs lane c with lane c + MIRROR (the neighbouring column)
-        wire [7:0] out;
-        if (l + MIRROR < LANES) begin : paired
-            wire [7:0] partner = pooled_all[(l + MIRROR)*8 +: 8];
-            assign out = layer == L_CONV1 && partner > pooled ? partner : pooled;
-        end else begin : unpaired
-            assign out = pooled;
-        end
-        wire [RB-1:0] row_sr_next = {out, row_sr_reg[RB-1:8]};
 
         always @(posedge clk) begin
             if (result && is_conv) begin
                 max_reg <= pooled;
-                if (pool_last) begin
-                    row_sr_reg <= row_sr_next;
-                end
             end
         end
 
-        // after a row's last pooled value the row is complete, first value lowest
-        if (l < `LENET_CONV1_OUT) begin : pool1_row
-            reg [RB-1:0] p1_data_reg = {RB{1'b0}};
-            always @(posedge clk) p1_data_reg <= row_sr_next;
-            assign p1_wr_data[l*RB +: RB] = p1_data_reg;
+        // Lanes holding a channel's even column collect the pooled rows: the
+        // max with the mirrored lane (odd column) when there is one.
+        if (l < `LENET_CONV2_OUT) begin : pooled_row
+            wire [7:0] odd1 = pooled_all[((l + MIRROR) % LANES)*8 +: 8];
+            wire [7:0] odd2 = pooled_all[((l + MIRROR_CONV2) % LANES)*8 +: 8];
+            wire [7:0] out = layer == L_CONV1 && l < MIRROR && odd1 > pooled ? odd1
+                           : layer == L_CONV2 && MIRROR_CONV2 != 0 && odd2 > pooled ? odd2
+                           : pooled;
+            /* verilator lint_off UNUSEDSIGNAL */  // the oldest value shifts out
+            reg  [RB-1:0] row_sr_reg = {RB{1'b0}};
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire [RB-1:0] row_sr_next = {out, row_sr_reg[RB-1:8]};
+
+            always @(posedge clk) begin
+                if (result && is_conv && pool_last) begin
+                    row_sr_reg <= row_sr_next;
+                end
+            end
+
+            // after a row's last pooled value the row is complete, first value lowest
+            if (l < `LENET_CONV1_OUT) begin : pool1_row
+                reg [RB-1:0] p1_data_reg = {RB{1'b0}};
+                always @(posedge clk) p1_data_reg <= row_sr_next;
+                assign p1_wr_data[l*RB +: RB] = p1_data_reg;
+            end
+            reg [P2_SIDE*8-1:0] p2_data_reg = {P2_SIDE*8{1'b0}};
+            always @(posedge clk) p2_data_reg <= row_sr_next[RB-1 -: P2_SIDE*8];
+            assign p2_wr_data[l*P2_SIDE*8 +: P2_SIDE*8] = p2_data_reg;
         end
-        reg [P2_SIDE*8-1:0] p2_data_reg = {P2_SIDE*8{1'b0}};
-        always @(posedge clk) p2_data_reg <= row_sr_next[RB-1 -: P2_SIDE*8];
-        assign p2_wr_data[l*P2_SIDE*8 +: P2_SIDE*8] = p2_data_reg;
 
         // fc outputs past the layer's last are never read as data, only as
         // the zero-weight tail of fc3's last input word: keep them zero

@@ -1,17 +1,21 @@
 // LANES x TAPS multipliers (uint8 activation x int8 weight) with one int32
 // accumulator per lane: acc = bias + sum of the steps' products, wrapping
 // modulo 2^32 (docs/contract.md section 1). Three stages: multiply, add the
-// TAPS products, accumulate. With `mirror` (conv1), lanes MIRROR.. take the
-// window shifted by one value: they compute the next output column.
+// TAPS products, accumulate. Lanes from `shift_from` on take the window
+// shifted by one value: they compute the next output column (conv1, conv2).
+//
+// Lanes 2m and 2m+1 always see the same activations, so each pair shares one
+// 25 x 18 DSP48E1 multiplier: (w1 * 2^16 + w0) * x = w1*x * 2^16 + w0*x, and
+// |w0*x| <= 128 * 255 < 2^15 lets the two products be taken apart again
+// exactly. (A shift of 17 would overflow the 25-bit port for w1 = -128.)
 
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module lenet_mac_array #(
-    parameter LANES = 16,   // output lanes
-    parameter TAPS = 5,     // multipliers per lane
-    parameter MIRROR = 6    // first lane of the shifted-window group in mirror mode
+    parameter LANES = 32,   // output lanes; even (lanes are paired per multiplier)
+    parameter TAPS = 5      // multipliers per lane
 ) (
     input  wire                    clk,
     input  wire                    rst,
@@ -19,7 +23,7 @@ module lenet_mac_array #(
     // stage 2: operands
     input  wire                    valid,
     input  wire                    first,      // start from the bias
-    input  wire                    mirror,
+    input  wire [$clog2(LANES):0]  shift_from, // first lane on the shifted window; even
     input  wire [(TAPS+1)*8-1:0]   window,     // unsigned values, t in bits 8t+7:8t
     input  wire [LANES*TAPS*8-1:0] weights,    // lane l tap t in bits 8(l*TAPS+t)+7..
     // stage 4: the lanes' biases (read with the step's bias address at stage 3)
@@ -30,14 +34,15 @@ module lenet_mac_array #(
 );
 
 initial begin
-    if (MIRROR > LANES) begin
-        $error("Error: MIRROR must not exceed LANES (instance %m)");
+    if (LANES % 2 != 0) begin
+        $error("Error: LANES must be even, lanes share multipliers in pairs (instance %m)");
         $finish;
     end
 end
 
-localparam PW = 17;                   // uint8 x int8
-localparam SW = PW + $clog2(TAPS);    // sum of TAPS products
+localparam LO = 16;                    // the low product's field: a uint8 x int8 product fits
+localparam PW = 25 + 9;                // packed product: 25-bit weights x 9-bit activation
+localparam SW = LO + $clog2(TAPS);     // sum of TAPS products
 
 reg v3_reg = 1'b0, v4_reg = 1'b0;
 reg f3_reg = 1'b0, f4_reg = 1'b0;
@@ -53,37 +58,59 @@ always @(posedge clk) begin
     end
 end
 
-genvar l;
+genvar m, h;
 generate
-    for (l = 0; l < LANES; l = l + 1) begin : lane
-        wire [TAPS*8-1:0] x = (mirror && l >= MIRROR) ? window[8 +: TAPS*8] : window[0 +: TAPS*8];
-        reg signed [PW-1:0] prod_reg [0:TAPS-1];
-        reg signed [SW-1:0] sum_reg = {SW{1'b0}};
-        reg        [31:0]   acc_reg = 32'd0;
-        reg signed [SW-1:0] sum;
-        integer i, j;
+    for (m = 0; m < LANES / 2; m = m + 1) begin : pair
+        wire [TAPS*8-1:0] x = 2 * m >= shift_from ? window[8 +: TAPS*8] : window[0 +: TAPS*8];
+        wire [TAPS*PW-1:0]  prods;
+        reg signed [SW-1:0] sum_reg [0:1];
+        reg signed [SW-1:0] sum [0:1];
+        integer j;
 
-        always @(posedge clk) begin
-            for (i = 0; i < TAPS; i = i + 1) begin
-                prod_reg[i] <= $signed({1'b0, x[i*8 +: 8]}) * $signed(weights[(l*TAPS+i)*8 +: 8]);
+        for (h = 0; h < TAPS; h = h + 1) begin : tap
+            wire [7:0] w0 = weights[(2*m*TAPS+h)*8 +: 8];
+            wire [7:0] w1 = weights[((2*m+1)*TAPS+h)*8 +: 8];
+            // 25-bit A port: w1 * 2^16 + w0; 9-bit B port: the activation
+            wire signed [24:0] a = {w1[7], w1, {LO{1'b0}}} + {{LO+1{w0[7]}}, w0};
+            wire signed [8:0]  b = {1'b0, x[h*8 +: 8]};
+
+            reg signed [PW-1:0] prod_reg = {PW{1'b0}};
+
+            always @(posedge clk) begin
+                prod_reg <= a * b;
             end
+
+            assign prods[h*PW +: PW] = prod_reg;
         end
 
+        // unpack: low field (sign-extended) is lane 2m; the rest, plus the
+        // borrow the low field's sign took from it, is lane 2m+1
         always @* begin
-            sum = {SW{1'b0}};
+            sum[0] = {SW{1'b0}};
+            sum[1] = {SW{1'b0}};
             for (j = 0; j < TAPS; j = j + 1) begin
-                sum = sum + prod_reg[j];
+                sum[0] = sum[0] + $signed(prods[j*PW +: LO]);
+                sum[1] = sum[1] + $signed(prods[j*PW+LO +: PW-LO]) + $signed({1'b0, prods[j*PW+LO-1]});
             end
         end
 
         always @(posedge clk) begin
-            sum_reg <= sum;
-            if (v4_reg) begin
-                acc_reg <= (f4_reg ? bias[l*32 +: 32] : acc_reg) + {{32-SW{sum_reg[SW-1]}}, sum_reg};
-            end
+            sum_reg[0] <= sum[0];
+            sum_reg[1] <= sum[1];
         end
 
-        assign acc[l*32 +: 32] = acc_reg;
+        for (h = 0; h < 2; h = h + 1) begin : lane
+            reg [31:0] acc_reg = 32'd0;
+
+            always @(posedge clk) begin
+                if (v4_reg) begin
+                    acc_reg <= (f4_reg ? bias[(2*m+h)*32 +: 32] : acc_reg)
+                               + {{32-SW{sum_reg[h][SW-1]}}, sum_reg[h]};
+                end
+            end
+
+            assign acc[(2*m+h)*32 +: 32] = acc_reg;
+        end
     end
 endgenerate
 

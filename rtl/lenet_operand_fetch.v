@@ -1,11 +1,11 @@
 // The activation memories between layers (pool1, pool2, fc1, fc2) and the
 // operand window of each step: the TAPS input values every lane multiplies
-// (conv1: TAPS+1 values, since its mirrored lanes compute the next column).
+// (conv: TAPS+1 values, since mirrored lanes compute the next column).
 // Reads take two clocks: memory read, then window selection.
 //
 // Layouts, chosen so that one step reads one row:
 //   pool1: row y holds, per channel c < CONV1_OUT, the pooled row (14 pixels)
-//   pool2: row y holds, per channel c < LANES, the pooled row (5 pixels);
+//   pool2: row y holds, per channel c < CONV2_OUT, the pooled row (5 pixels);
 //          fc1's input c*25+y*5+x is row y, channel c, pixel x
 //   fc1, fc2: flat byte vectors, output o at byte o
 
@@ -42,7 +42,7 @@ module lenet_operand_fetch #(
     /* verilator lint_off UNUSEDSIGNAL */  // pool2 has fewer rows than the row field holds
     input  wire [3:0]                p2_wr_row,
     /* verilator lint_on UNUSEDSIGNAL */
-    input  wire [LANES*P2_SIDE*8-1:0] p2_wr_data,
+    input  wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_wr_data,
     input  wire                      f1_wr_en,
     input  wire [3:0]                f1_wr_pass,
     input  wire [LANES*8-1:0]        f1_wr_data,
@@ -77,7 +77,7 @@ localparam C1_X = `LENET_PADDED_SIDE / 2 - TAPS / 2;  // conv1 windows: even col
 localparam C2_X = P1_SIDE - TAPS + 1;                  // conv2 windows: columns 0 ..
 
 reg [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_mem [0:P1_SIDE-1];
-reg [LANES*P2_SIDE*8-1:0]            p2_mem [0:P2_SIDE-1];
+reg [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_mem [0:P2_SIDE-1];
 reg [F1_BYTES*8-1:0]                 f1_reg;
 reg [F2_BYTES*8-1:0]                 f2_reg;
 
@@ -102,13 +102,13 @@ reg                 zero_q = 1'b0;
 reg [4:0]           x_q = 5'd0;
 
 wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_row = p1_mem[act_row];
-wire [LANES*P2_SIDE*8-1:0]            p2_row = p2_mem[act_row];
+wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_row = p2_mem[act_row];
 
 always @(posedge clk) begin
     for (i = 0; i < `LENET_CONV1_OUT; i = i + 1) begin
         if (act_lane == i) p1_q <= p1_row[i*P1_SIDE*8 +: P1_SIDE*8];
     end
-    for (i = 0; i < LANES; i = i + 1) begin
+    for (i = 0; i < `LENET_CONV2_OUT; i = i + 1) begin
         if (act_lane == i) p2_q <= p2_row[i*P2_SIDE*8 +: W];
     end
     for (i = 0; i < F1_WORDS; i = i + 1) begin
@@ -126,6 +126,7 @@ end
 reg [(TAPS+1)*8-1:0] window_reg = {(TAPS+1)*8{1'b0}};
 assign window = window_reg;
 
+wire [(P1_SIDE+1)*8-1:0] p1_ext = {8'd0, p1_q};
 wire [`LENET_PADDED_SIDE*8-1:0] padded = zero_q ? {`LENET_PADDED_SIDE*8{1'b0}}
                                                 : {{PAD_BITS{1'b0}}, img_row, {PAD_BITS{1'b0}}};
 
@@ -134,8 +135,9 @@ always @(posedge clk) begin
         L_CONV1: for (i = 0; i < C1_X; i = i + 1) begin
                      if (x_q == 2 * i) window_reg <= padded[2*i*8 +: (TAPS+1)*8];
                  end
+        // (a zero beyond the row's end: only a mirrored conv2 uses the 6th value)
         L_CONV2: for (i = 0; i < C2_X; i = i + 1) begin
-                     if (x_q == i) window_reg <= {8'd0, p1_q[i*8 +: W]};
+                     if (x_q == i) window_reg <= p1_ext[i*8 +: (TAPS+1)*8];
                  end
         L_FC1:   window_reg <= {8'd0, p2_q};
         L_FC2:   window_reg <= {8'd0, f1_q};

@@ -7,7 +7,8 @@
 // output; "pool block" loops visit the four outputs of a 2x2 max-pool window
 // back to back so pooling is a running max):
 //   conv1: py px dy        ky     lanes 0..5 column 2px, lanes 6..11 column 2px+1
-//   conv2: py px dy dx  ci ky     lane = output channel
+//   conv2: py px dy dx  ci ky     lane = output channel (with MIRROR_CONV2: no dx
+//                                 loop, lanes MIRROR_CONV2.. compute column 2px+1)
 //   fc1:   pass         c  y      lane = output pass*LANES+lane; input c*25+y*5+tap
 //   fc2, fc3: pass      k         input k*TAPS+tap
 // Between layers it waits for the pipeline to drain, since each layer reads
@@ -24,6 +25,7 @@ module lenet_sequencer #(
     parameter WADDR_WIDTH = 10,    // weight bank address bits
     parameter BADDR_WIDTH = 5,     // bias bank address bits
     parameter DRAIN_CYCLES = 10,   // clocks from a step's issue until its result is written
+    parameter MIRROR_CONV2 = 0,    // conv2 computes columns 2px and 2px+1 at once (lanes MIRROR_CONV2..)
     parameter WBASE_CONV1 = 0,     // bank layout, as lenet_weight_loader's
     parameter WBASE_CONV2 = 0,
     parameter WBASE_FC1 = 0,
@@ -101,7 +103,7 @@ wire [6:0] ky_max = layer_reg == L_FC2 ? EPR_FC2 - 1 : layer_reg == L_FC3 ? EPR_
 wire [3:0] ci_max = layer_reg == L_CONV1 ? `LENET_CONV1_IN - 1
                   : layer_reg == L_CONV2 ? `LENET_CONV2_IN - 1
                   : layer_reg == L_FC1 ? `LENET_CONV2_OUT - 1 : 0;
-wire       dx_max = layer_reg == L_CONV2;
+wire       dx_max = layer_reg == L_CONV2 && MIRROR_CONV2 == 0;
 wire       dy_max = layer_reg == L_CONV1 || layer_reg == L_CONV2;
 wire [3:0] px_max = layer_reg == L_CONV1 ? P1_SIDE - 1 : layer_reg == L_CONV2 ? P2_SIDE - 1 : 0;
 wire [3:0] py_max = layer_reg == L_CONV1 ? P1_SIDE - 1
@@ -260,8 +262,8 @@ always @(posedge clk) begin
     baddr_q <= bbase + (is_fc ? py_reg : 4'd0);
     img_row_q <= prow[4:0] - `LENET_PAD;
     img_zero_q <= prow < `LENET_PAD || prow >= `LENET_PAD + `LENET_IMAGE_SIDE;
-    // conv1 computes columns 2px and 2px+1 at once; conv2 one column 2px+dx
-    x_q <= {px_reg, layer_reg == L_CONV1 ? 1'b0 : dx_reg};
+    // conv1 (and a mirrored conv2) computes columns 2px and 2px+1 at once, else column 2px+dx
+    x_q <= {px_reg, dx_reg};
     lane_q <= ci_reg;
     arow_q <= layer_reg == L_CONV2 ? {py_reg[2:0], dy_reg} + ky_reg[3:0] : ky_reg[3:0];
     k_q <= ky_reg;

@@ -6,8 +6,8 @@
 // them invalid. After an error the rest of the input is discarded up to TLAST.
 //
 // Output o of a layer belongs to lane o % LANES in pass o / LANES; conv1's
-// outputs are also mirrored into lanes CONV1_OUT.., which compute a second
-// output column at the same time.
+// outputs are also mirrored into lanes CONV1_OUT.. (and conv2's into lanes
+// MIRROR_CONV2.. if set), which compute a second output column at the same time.
 
 `resetall
 `timescale 1ns / 1ps
@@ -19,6 +19,7 @@ module lenet_weight_loader #(
     parameter TAPS = 5,           // weights per bank entry (the conv kernel width)
     parameter WADDR_WIDTH = 10,   // weight bank address bits
     parameter BADDR_WIDTH = 5,    // bias bank address bits
+    parameter MIRROR_CONV2 = 0,   // conv2's outputs also go to lanes MIRROR_CONV2.. (0: they do not)
     // Bank layout (lenet.v derives it): first entry of each layer, and for the
     // fc layers the entries one pass of LANES outputs occupies.
     parameter WBASE_CONV1 = 0,
@@ -222,7 +223,9 @@ wire [WADDR_WIDTH-1:0] rp_pass_entries = pass_entries_of(rp_sec_reg);
 wire [LANES-1:0] rp_lane = {{LANES-1{1'b0}}, 1'b1} << rp_row[LANE_BITS-1:0];
 
 assign wbank_wr_en = rp_valid;
-assign wbank_wr_lanes = rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR) : rp_lane;
+assign wbank_wr_lanes = rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR)
+                      : rp_sec_reg == SEC_CONV2_W && MIRROR_CONV2 != 0 ? rp_lane | (rp_lane << MIRROR_CONV2)
+                      : rp_lane;
 assign wbank_wr_addr = rp_base + rp_pass_entries * (rp_row >> LANE_BITS) + rp_entry;
 assign wbank_wr_data = rp_data;
 
@@ -246,7 +249,9 @@ wire is_bsec = sec == SEC_CONV1_B || sec == SEC_CONV2_B || sec == SEC_FC1_B
 
 always @(posedge clk) begin
     b_en_reg <= accept && is_bsec;  // int32 sections have no padding words
-    b_lanes_reg <= sec == SEC_CONV1_B ? b_lane | (b_lane << MIRROR) : b_lane;
+    b_lanes_reg <= sec == SEC_CONV1_B ? b_lane | (b_lane << MIRROR)
+                 : sec == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)
+                 : b_lane;
     b_addr_reg <= b_base + (b_out >> LANE_BITS);
     b_data_reg <= s_tdata;
     if (accept) begin
