@@ -58,14 +58,34 @@ always @(posedge clk) begin
     end
 end
 
+// Unpacking: the low field (sign-extended) is lane 2m's product; the rest,
+// plus the borrow the low field's sign took from it, is lane 2m+1's.
+function signed [SW-1:0] sum_low(input [TAPS*PW-1:0] p);
+    integer t;
+    begin
+        sum_low = {SW{1'b0}};
+        for (t = 0; t < TAPS; t = t + 1) begin
+            sum_low = sum_low + $signed(p[t*PW +: LO]);
+        end
+    end
+endfunction
+
+function signed [SW-1:0] sum_high(input [TAPS*PW-1:0] p);
+    integer t;
+    begin
+        sum_high = {SW{1'b0}};
+        for (t = 0; t < TAPS; t = t + 1) begin
+            sum_high = sum_high + $signed(p[t*PW+LO +: PW-LO]) + $signed({1'b0, p[t*PW+LO-1]});
+        end
+    end
+endfunction
+
 genvar m, h;
 generate
     for (m = 0; m < LANES / 2; m = m + 1) begin : pair
         wire [TAPS*8-1:0] x = 2 * m >= shift_from ? window[8 +: TAPS*8] : window[0 +: TAPS*8];
         wire [TAPS*PW-1:0]  prods;
         reg signed [SW-1:0] sum_reg [0:1];
-        reg signed [SW-1:0] sum [0:1];
-        integer j;
 
         for (h = 0; h < TAPS; h = h + 1) begin : tap
             wire [7:0] w0 = weights[(2*m*TAPS+h)*8 +: 8];
@@ -83,20 +103,9 @@ generate
             assign prods[h*PW +: PW] = prod_reg;
         end
 
-        // unpack: low field (sign-extended) is lane 2m; the rest, plus the
-        // borrow the low field's sign took from it, is lane 2m+1
-        always @* begin
-            sum[0] = {SW{1'b0}};
-            sum[1] = {SW{1'b0}};
-            for (j = 0; j < TAPS; j = j + 1) begin
-                sum[0] = sum[0] + $signed(prods[j*PW +: LO]);
-                sum[1] = sum[1] + $signed(prods[j*PW+LO +: PW-LO]) + $signed({1'b0, prods[j*PW+LO-1]});
-            end
-        end
-
         always @(posedge clk) begin
-            sum_reg[0] <= sum[0];
-            sum_reg[1] <= sum[1];
+            sum_reg[0] <= sum_low(prods);
+            sum_reg[1] <= sum_high(prods);
         end
 
         for (h = 0; h < 2; h = h + 1) begin : lane

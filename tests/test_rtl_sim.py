@@ -52,7 +52,7 @@ def test_other_lane_count(vectors, lanes):
 
 def test_smoke_icarus(vectors):
     res = rtl_sim.run("cocotb_lenet", sim="icarus", ip=IP, test_dir=TESTS, test_filter="test_vectors/pauses=False",
-                      extra_env={"LENET_VECTORS": str(vectors), "LENET_IMAGES": "2"},
+                      extra_env={"LENET_VECTORS": str(vectors), "LENET_IMAGES": "1"},
                       log_file=rtl_sim.BUILD_ROOT / f"cocotb_lenet-{IP}-icarus.log")
     assert res.passed == ["test_vectors/pauses=False"], res
 
