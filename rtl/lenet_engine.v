@@ -1,7 +1,7 @@
 // The compute engine: the sequencer's steps go through operand fetch, the
 // MAC array, requantization and the layer writer; fc3's accumulators are
 // the logits. Stages (S0 = the step as issued):
-//   S1 weight bank read, activation read    S2 window; multiply
+//   S1 weight bank read, activation read    S2 window, packed weights; multiply
 //   S3 bias bank read; add the taps         S4 accumulate
 //   S5 requantize (fc3: logits out)         S6 pool / write a layer's result
 
@@ -97,9 +97,9 @@ lenet_sequencer #(
 );
 
 // The step's control travels with its data: one token register per stage.
-localparam TW = 1 + 3 + 5 + 4 + BADDR_WIDTH + WADDR_WIDTH;
+localparam TW = 1 + 3 + 5 + 4 + BADDR_WIDTH;
 wire [TW-1:0] tok0 = {s0_valid, s0_layer, s0_first, s0_last, s0_pfirst, s0_plast, s0_rlast,
-                      s0_row, s0_baddr, s0_waddr};
+                      s0_row, s0_baddr};
 reg  [TW-1:0] tok1 = {TW{1'b0}}, tok2 = {TW{1'b0}}, tok3 = {TW{1'b0}};
 reg  [TW-1:0] tok4 = {TW{1'b0}}, tok5 = {TW{1'b0}}, tok6 = {TW{1'b0}};
 always @(posedge clk) begin
@@ -119,8 +119,7 @@ end
 
 wire          tok2_first = tok2[TW-5];
 wire          tok5_last = tok5[TW-6];
-wire [BADDR_WIDTH-1:0] tok3_baddr = tok3[WADDR_WIDTH +: BADDR_WIDTH];
-wire [WADDR_WIDTH-1:0] tok1_waddr = tok1[0 +: WADDR_WIDTH];
+wire [BADDR_WIDTH-1:0] tok3_baddr = tok3[0 +: BADDR_WIDTH];
 
 // --- S1: weights and operands --------------------------------------------------
 
@@ -130,7 +129,7 @@ wire [LANES*32-1:0]     biases;
 lenet_lane_banks #(.LANES(LANES), .WIDTH(TAPS*8), .ADDR_WIDTH(WADDR_WIDTH)) weight_banks_inst (
     .clk(clk),
     .wr_en(wbank_wr_en), .wr_lanes(wbank_wr_lanes), .wr_addr(wbank_wr_addr), .wr_data(wbank_wr_data),
-    .rd_addr(tok1_waddr), .rd_data(weights)
+    .rd_addr(s0_waddr), .rd_data(weights)
 );
 
 lenet_lane_banks #(.LANES(LANES), .WIDTH(32), .ADDR_WIDTH(BADDR_WIDTH)) bias_banks_inst (

@@ -25,6 +25,7 @@ module lenet_mac_array #(
     input  wire                    first,      // start from the bias
     input  wire [$clog2(LANES):0]  shift_from, // first lane on the shifted window; even
     input  wire [(TAPS+1)*8-1:0]   window,     // unsigned values, t in bits 8t+7:8t
+    // stage 1: the step's weights (packed in pairs and registered here)
     input  wire [LANES*TAPS*8-1:0] weights,    // lane l tap t in bits 8(l*TAPS+t)+7..
     // stage 4: the lanes' biases (read with the step's bias address at stage 3)
     input  wire [LANES*32-1:0]     bias,
@@ -90,14 +91,15 @@ generate
         for (h = 0; h < TAPS; h = h + 1) begin : tap
             wire [7:0] w0 = weights[(2*m*TAPS+h)*8 +: 8];
             wire [7:0] w1 = weights[((2*m+1)*TAPS+h)*8 +: 8];
-            // 25-bit A port: w1 * 2^16 + w0; 9-bit B port: the activation
-            wire signed [24:0] a = {w1[7], w1, {LO{1'b0}}} + {{LO+1{w0[7]}}, w0};
-            wire signed [8:0]  b = {1'b0, x[h*8 +: 8]};
-
+            // 25-bit A port: w1 * 2^16 + w0, packed a stage ahead so that the
+            // bank's read, this add and the multiply are not one path
+            reg signed [24:0]   a_reg = 25'd0;
+            wire signed [8:0]   b = {1'b0, x[h*8 +: 8]};  // 9-bit B port: the activation
             reg signed [PW-1:0] prod_reg = {PW{1'b0}};
 
             always @(posedge clk) begin
-                prod_reg <= a * b;
+                a_reg <= {w1[7], w1, {LO{1'b0}}} + {{LO+1{w0[7]}}, w0};
+                prod_reg <= a_reg * b;
             end
 
             assign prods[h*PW +: PW] = prod_reg;

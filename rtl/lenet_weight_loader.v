@@ -72,6 +72,12 @@ initial begin
         $error("Error: LANES must be a power of two holding conv2's outputs and conv1's twice (instance %m)");
         $finish;
     end
+    // lenet_weight_repack's buffer bound: a row's last entry is full or holds >= 4 weights
+    if (`LENET_CONV1_IN * K * K % TAPS % 4 != 0 || `LENET_CONV2_IN * K * K % TAPS % 4 != 0
+            || `LENET_FC1_IN % TAPS % 4 != 0 || `LENET_FC2_IN % TAPS % 4 != 0 || `LENET_FC3_IN % TAPS % 4 != 0) begin
+        $error("Error: a weight row ends in a partial entry of 1..3 weights (instance %m)");
+        $finish;
+    end
 end
 
 // Sections in blob order.
@@ -254,7 +260,8 @@ always @(posedge clk) begin
                  : b_lane;
     b_addr_reg <= b_base + (b_out >> LANE_BITS);
     b_data_reg <= s_tdata;
-    if (accept) begin
+    // the section being repacked; its last entries leave after its last word
+    if (accept && is_wsec && idx_reg == sec_start) begin
         rp_sec_reg <= sec;
     end
     if (rst) begin
