@@ -60,24 +60,59 @@ always @(posedge clk) begin
 end
 
 // Unpacking: the low field (sign-extended) is lane 2m's product; the rest,
-// plus the borrow the low field's sign took from it, is lane 2m+1's.
-function signed [SW-1:0] sum_low(input [TAPS*PW-1:0] p);
+// plus the borrow the low field's sign took from it, is lane 2m+1's. Each
+// lane's TAPS products (and the high lane's borrows) are added as a
+// balanced tree, not a chain, to keep this stage short.
+localparam NT = TAPS + 1;              // terms per lane: TAPS products and the borrows
+localparam LEVELS = $clog2(NT);
+
+// terms left at level lvl of the tree
+`define LENET_TREE_WIDTH(lvl) ((NT + (1 << (lvl)) - 1) >> (lvl))
+
+function signed [SW-1:0] tree_sum(input [NT*SW-1:0] terms);
+    reg [NT*SW-1:0] v;
+    integer lvl, i;
+    begin
+        v = terms;
+        // constant loop bounds (Yosys 0.23 unrolls nothing else); the ifs
+        // are constant once unrolled
+        for (lvl = 0; lvl < LEVELS; lvl = lvl + 1) begin
+            for (i = 0; i < NT / 2; i = i + 1) begin
+                if (i < `LENET_TREE_WIDTH(lvl) / 2) begin
+                    v[i*SW +: SW] = v[2*i*SW +: SW] + v[(2*i+1)*SW +: SW];
+                end
+            end
+            if (`LENET_TREE_WIDTH(lvl) % 2 == 1) begin
+                v[(`LENET_TREE_WIDTH(lvl) / 2)*SW +: SW] = v[(`LENET_TREE_WIDTH(lvl) - 1)*SW +: SW];
+            end
+        end
+        tree_sum = v[0 +: SW];
+    end
+endfunction
+
+`undef LENET_TREE_WIDTH
+
+function [NT*SW-1:0] low_terms(input [TAPS*PW-1:0] p);
     integer t;
     begin
-        sum_low = {SW{1'b0}};
+        low_terms = {NT*SW{1'b0}};
         for (t = 0; t < TAPS; t = t + 1) begin
-            sum_low = sum_low + $signed(p[t*PW +: LO]);
+            low_terms[t*SW +: SW] = {{SW-LO{p[t*PW+LO-1]}}, p[t*PW +: LO]};
         end
     end
 endfunction
 
-function signed [SW-1:0] sum_high(input [TAPS*PW-1:0] p);
+function [NT*SW-1:0] high_terms(input [TAPS*PW-1:0] p);
     integer t;
+    reg [SW-1:0] borrows;
     begin
-        sum_high = {SW{1'b0}};
+        high_terms = {NT*SW{1'b0}};
+        borrows = {SW{1'b0}};
         for (t = 0; t < TAPS; t = t + 1) begin
-            sum_high = sum_high + $signed(p[t*PW+LO +: PW-LO]) + $signed({1'b0, p[t*PW+LO-1]});
+            high_terms[t*SW +: SW] = {{SW-(PW-LO){p[t*PW+PW-1]}}, p[t*PW+LO +: PW-LO]};
+            borrows = borrows + p[t*PW+LO-1];
         end
+        high_terms[TAPS*SW +: SW] = borrows;
     end
 endfunction
 
@@ -106,8 +141,8 @@ generate
         end
 
         always @(posedge clk) begin
-            sum_reg[0] <= sum_low(prods);
-            sum_reg[1] <= sum_high(prods);
+            sum_reg[0] <= tree_sum(low_terms(prods));
+            sum_reg[1] <= tree_sum(high_terms(prods));
         end
 
         for (h = 0; h < 2; h = h + 1) begin : lane
