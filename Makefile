@@ -19,7 +19,7 @@ BLOB := $(WEIGHTS_DIR)/$(MODEL)_int8.bin
 VECTORS := build/vectors
 EPOCHS ?= 5
 
-.PHONY: help setup test demo train quantize export bench-train bench-golden \
+.PHONY: help setup debian-tools test demo train quantize export bench-train bench-golden \
         csim csim-full sim sim-bench sim-full estimate hls bitstream bench notebook clean
 
 help:
@@ -32,7 +32,21 @@ help:
 
 # --- environment -------------------------------------------------------------
 
-setup: $(STAMP)
+setup: $(STAMP) debian-tools
+
+# Debian packages the tests use: Icarus (the RTL smoke test) and tclsh (the
+# Vivado Tcl structure tests). Installed when run as root, else named.
+DEBIAN_TOOLS := iverilog:iverilog tclsh:tcl
+debian-tools:
+	@missing=""; for t in $(DEBIAN_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "error: the tests need$$missing: run \`sudo apt-get install$$missing\` and re-run" >&2; exit 1; \
+	  fi; \
+	fi
 
 $(STAMP): setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -44,7 +58,7 @@ $(STAMP): setup.py
 	$(PY) -m pip install -q --no-deps hls4ml
 	touch $@
 
-test: $(STAMP)
+test: $(STAMP) debian-tools
 	$(PY) -m pytest -q tests
 
 # --- the main flow -----------------------------------------------------------
