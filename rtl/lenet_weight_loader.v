@@ -250,6 +250,16 @@ assign bbank_wr_data = b_data_reg;
 wire [IDX_WIDTH-1:0] b_out = idx_reg - sec_start;
 wire [LANES-1:0]     b_lane = {{LANES-1{1'b0}}, 1'b1} << b_out[LANE_BITS-1:0];
 wire [BADDR_WIDTH-1:0] b_base = bbase_of(sec);
+// The requantization's rounding term 1 << (s-1) (s > 0) of the layer, added
+// to its biases here once instead of to every accumulator (lenet_requant.v);
+// fc3 is not requantized. The shifts (blob word 3) come before any bias.
+wire [4:0]  b_shift = sec == SEC_CONV1_B ? shifts_reg[0*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
+                    : sec == SEC_CONV2_B ? shifts_reg[1*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
+                    : sec == SEC_FC1_B ? shifts_reg[2*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
+                    : sec == SEC_FC2_B ? shifts_reg[3*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
+                    : 5'd0;
+wire [31:0] bias_round = b_shift == 5'd0 ? 32'd0 : 32'd1 << (b_shift - 5'd1);
+
 wire is_bsec = sec == SEC_CONV1_B || sec == SEC_CONV2_B || sec == SEC_FC1_B
             || sec == SEC_FC2_B || sec == SEC_FC3_B;
 
@@ -259,7 +269,7 @@ always @(posedge clk) begin
                  : sec == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)
                  : b_lane;
     b_addr_reg <= b_base + (b_out >> LANE_BITS);
-    b_data_reg <= s_tdata;
+    b_data_reg <= s_tdata + bias_round;
     // the section being repacked; its last entries leave after its last word
     if (accept && is_wsec && idx_reg == sec_start) begin
         rp_sec_reg <= sec;
