@@ -11,6 +11,8 @@ Environment (set by the pytest wrapper):
 ``LENET_VECTORS``  a `lenet export` directory (weights.bin, infer_in.bin, ...)
 ``LENET_IMAGES``   how many of its images the big INFER job sends (default all)
 ``LENET_BENCH_OUT`` where test_bench writes its cycle counts (JSON)
+``LENET_RTL_DUMP``  where test_layers writes the RTL's per-layer dump (contract section 7)
+``LENET_IP``        ``hls`` when the IP is the Vitis HLS export (no internal signals to watch)
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from cocotbext.axi import (
     AxiStreamSink,
     AxiStreamSource,
 )
-from lenet_pynq.train import blob
+from lenet_pynq.train import blob, dumps
 from lenet_pynq.train.device_model import DeviceModel, pack_images
 
 from lenet_pynq import contract as C
@@ -343,6 +345,96 @@ async def test_interrupt(dut, pauses):
     await tb.load(blob_words)
     await tb.read(C.REG_ISR)
     await check_pin()
+
+
+# --- per-layer dumps of the RTL ----------------------------------------------------
+
+
+class LayerTap:
+    """Watches the RTL's layer writer (rtl/lenet_layer_writer.v): every conv and
+    fc result it receives (all lanes, after requantization) and every pooled
+    row it writes. Only the hand-written RTL has these signals."""
+
+    def __init__(self, dut):
+        self.w = dut.engine_inst.writer_inst
+        self.lanes = len(self.w.q) // 8
+        self.results: list[tuple[int, int]] = []  # (layer, q of all lanes)
+        self.rows = {1: [], 2: []}  # pool1 / pool2 rows written: (row, data)
+        cocotb.start_soon(self._run(dut.ap_clk))
+
+    async def _run(self, clk):
+        w = self.w
+        while True:
+            await RisingEdge(clk)
+            if w.valid.value and w.last.value:
+                self.results.append((int(w.layer.value), int(w.q.value)))
+            if w.p1_wr_en.value:
+                self.rows[1].append((int(w.p1_wr_row.value), int(w.p1_wr_data.value)))
+            if w.p2_wr_en.value:
+                self.rows[2].append((int(w.p2_wr_row.value), int(w.p2_wr_data.value)))
+
+    def layers(self, n: int, image_words: np.ndarray, out_words: np.ndarray) -> dict[str, np.ndarray]:
+        """The dump of ``n`` images, rebuilt from the order the sequencer visits outputs in."""
+        lanes = self.lanes
+
+        def q_bytes(v: int) -> np.ndarray:
+            return np.frombuffer(v.to_bytes(lanes, "little"), np.uint8)
+
+        by_layer = {k: [q_bytes(v) for layer, v in self.results if layer == k] for k in range(4)}
+        c1, c2 = np.zeros((n, 6, 28, 28), np.uint8), np.zeros((n, 16, 10, 10), np.uint8)
+        c1_mirror, c2_mirror = 6, 16 if lanes >= 32 else 0
+        per_image = {0: 14 * 14 * 2, 1: 5 * 5 * (2 if c2_mirror else 4)}
+        for i in range(n):
+            for k, q in enumerate(by_layer[0][i * per_image[0]:(i + 1) * per_image[0]]):
+                py, px, dy = k // 28, k // 2 % 14, k % 2  # conv1: columns 2px, 2px+1 at once
+                c1[i, :, 2 * py + dy, 2 * px] = q[:6]
+                c1[i, :, 2 * py + dy, 2 * px + 1] = q[c1_mirror:c1_mirror + 6]
+            for k, q in enumerate(by_layer[1][i * per_image[1]:(i + 1) * per_image[1]]):
+                if c2_mirror:
+                    py, px, dy = k // 10, k // 2 % 5, k % 2
+                    c2[i, :, 2 * py + dy, 2 * px] = q[:16]
+                    c2[i, :, 2 * py + dy, 2 * px + 1] = q[c2_mirror:c2_mirror + 16]
+                else:
+                    py, px, dy, dx = k // 20, k // 4 % 5, k // 2 % 2, k % 2
+                    c2[i, :, 2 * py + dy, 2 * px + dx] = q[:16]
+        pools = {}
+        for k, (channels, side) in {1: (6, 14), 2: (16, 5)}.items():
+            p = np.zeros((n, channels, side, side), np.uint8)
+            rows = self.rows[k]
+            for j, (row, data) in enumerate(rows[: n * side]):
+                b = np.frombuffer(data.to_bytes(channels * side, "little"), np.uint8)
+                p[j // side, :, row, :] = b.reshape(channels, side)
+            pools[k] = p
+        fc = {}
+        for k, name, size in ((2, "fc1", 120), (3, "fc2", 84)):
+            passes = -(-size // lanes)
+            q = np.array(by_layer[k][: n * passes]).reshape(n, passes * lanes)
+            fc[name] = q[:, :size]
+        results = out_words[: n * C.RESULT_WORDS].reshape(n, C.RESULT_WORDS)
+        images = np.frombuffer(image_words[: n * C.IMAGE_WORDS].astype("<u4").tobytes(), np.uint8)
+        padded = np.pad(images.reshape(n, 28, 28), ((0, 0), (C.PAD, C.PAD), (C.PAD, C.PAD)))[:, None]
+        return {"input": padded, "conv1": c1, "pool1": pools[1], "conv2": c2, "pool2": pools[2],
+                "fc1": fc["fc1"], "fc2": fc["fc2"], "fc3": results[:, 1:].view(np.int32),
+                "class": results[:, 0].astype(np.uint8)}
+
+
+@cocotb.test(skip=os.environ.get("LENET_IP") == "hls")
+async def test_layers(dut):
+    """Every layer of the RTL, as its layer writer sees it, equals the golden per-layer dump."""
+    tb = await _started(dut)
+    await tb.load(_words("load_in.bin"))
+    n = 3
+    tap = LayerTap(dut)
+    images = _words("infer_in.bin")[: n * C.IMAGE_WORDS]
+    out = await tb.infer(images, n)
+    got = tap.layers(n, images, out)
+    want, fracs, _ = dumps.read(_vectors() / "layers")
+    for name, a in got.items():
+        b = want[name][:n]
+        bad = np.argwhere(a != b)
+        assert not bad.size, f"{name}: {len(bad)} values differ from the golden model, first at {tuple(bad[0])}"
+    if os.environ.get("LENET_RTL_DUMP"):
+        dumps.write(os.environ["LENET_RTL_DUMP"], got, fracs, source="rtl (cocotb, tests/cocotb_lenet.py)")
 
 
 # --- performance (make sim-bench) ---------------------------------------------------

@@ -35,19 +35,23 @@ def test_rtl_lint_clean(lanes):
 
 def test_cocotb_suite_verilator(vectors):
     res = rtl_sim.run("cocotb_lenet", sim="verilator", ip=IP, test_dir=TESTS,
-                      extra_env={"LENET_VECTORS": str(vectors)},
+                      extra_env={"LENET_VECTORS": str(vectors), "LENET_IP": IP,
+                                 "LENET_RTL_DUMP": str(rtl_sim.BUILD_ROOT / "rtl_layers")},
                       log_file=rtl_sim.BUILD_ROOT / f"cocotb_lenet-{IP}-verilator.log")
     assert res.ok, res
     assert any(name.startswith("test_vectors") for name in res.passed), res
+    if IP == "rtl":
+        assert "test_layers" in res.passed, res
 
 
 @pytest.mark.parametrize("lanes", [16])
 def test_other_lane_count(vectors, lanes):
     """The design is parameterised: a narrower MAC array (conv2 not mirrored; own build directory) is bit-exact too."""
     res = rtl_sim.run("cocotb_lenet", sim="verilator", ip="rtl", parameters={"LANES": lanes}, test_dir=TESTS,
-                      test_filter="test_vectors", extra_env={"LENET_VECTORS": str(vectors), "LENET_IMAGES": "8"},
+                      test_filter="test_vectors|test_layers",
+                      extra_env={"LENET_VECTORS": str(vectors), "LENET_IMAGES": "8"},
                       log_file=rtl_sim.BUILD_ROOT / f"cocotb_lenet-rtl-lanes{lanes}.log")
-    assert sorted(res.passed) == ["test_vectors/pauses=False", "test_vectors/pauses=True"], res
+    assert sorted(res.passed) == ["test_layers", "test_vectors/pauses=False", "test_vectors/pauses=True"], res
 
 
 def test_smoke_icarus(vectors):
