@@ -195,8 +195,18 @@ wire [IDX_WIDTH-1:0] sec_start = section_start(sec);
 wire [8:0] row_bytes = row_bytes_of(sec);
 wire [6:0] rows = rows_of(sec);
 
-wire is_wsec = sec == SEC_CONV1_W || sec == SEC_CONV2_W || sec == SEC_FC1_W
-            || sec == SEC_FC2_W || sec == SEC_FC3_W;
+// Weight words and section starts straight from the index (parallel compares,
+// not through `sec`): they steer the repacker, which has work of its own.
+`define LENET_IN(lo, hi) (idx_reg >= (lo) && idx_reg < (hi))
+wire is_wsec = `LENET_IN(`LENET_CONV1_W_OFFSET_WORDS, `LENET_CONV1_B_OFFSET_WORDS)
+            || `LENET_IN(`LENET_CONV2_W_OFFSET_WORDS, `LENET_CONV2_B_OFFSET_WORDS)
+            || `LENET_IN(`LENET_FC1_W_OFFSET_WORDS, `LENET_FC1_B_OFFSET_WORDS)
+            || `LENET_IN(`LENET_FC2_W_OFFSET_WORDS, `LENET_FC2_B_OFFSET_WORDS)
+            || `LENET_IN(`LENET_FC3_W_OFFSET_WORDS, `LENET_FC3_B_OFFSET_WORDS);
+`undef LENET_IN
+wire wsec_first = idx_reg == `LENET_CONV1_W_OFFSET_WORDS || idx_reg == `LENET_CONV2_W_OFFSET_WORDS
+               || idx_reg == `LENET_FC1_W_OFFSET_WORDS || idx_reg == `LENET_FC2_W_OFFSET_WORDS
+               || idx_reg == `LENET_FC3_W_OFFSET_WORDS;
 
 wire              rp_valid;
 wire [TAPS*8-1:0] rp_data;
@@ -213,7 +223,7 @@ lenet_weight_repack #(
     .clk(clk),
     .rst(rst),
     .in_valid(accept && is_wsec),
-    .in_first(idx_reg == sec_start),
+    .in_first(wsec_first),
     .in_data(s_tdata),
     .row_bytes(row_bytes),
     .rows(rows),
@@ -271,7 +281,7 @@ always @(posedge clk) begin
     b_addr_reg <= b_base + (b_out >> LANE_BITS);
     b_data_reg <= s_tdata + bias_round;
     // the section being repacked; its last entries leave after its last word
-    if (accept && is_wsec && idx_reg == sec_start) begin
+    if (accept && wsec_first) begin
         rp_sec_reg <= sec;
     end
     if (rst) begin
