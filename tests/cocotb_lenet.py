@@ -40,7 +40,7 @@ from lenet_pynq.train.device_model import DeviceModel, pack_images
 from lenet_pynq import contract as C
 
 CLOCK_NS = 10
-# Cycles an image may take before a test calls the IP hung (the RTL needs ~6,000).
+# Cycles an image may take before a test calls the IP hung (the RTL needs ~4,000).
 IMAGE_CYCLES_LIMIT = 40_000
 LOAD_CYCLES_LIMIT = 4 * C.BLOB_WORDS + 1000
 
@@ -478,14 +478,14 @@ async def test_bench(dut):
     t0 = cycle[0]
     await tb.axil.write_dword(C.REG_CTRL, C.CTRL_START)
     await tb.source.send(AxiStreamFrame(images[: C.IMAGE_WORDS].tobytes()))
-    await tb.sink.recv()
+    await with_timeout(tb.sink.recv(), (LOAD_CYCLES_LIMIT + IMAGE_CYCLES_LIMIT) * CLOCK_NS, "ns")
     latency = cycle[0] - t0
     first_out.clear()
     await tb.write(C.REG_COUNT, batch)
     t0 = cycle[0]
     await tb.axil.write_dword(C.REG_CTRL, C.CTRL_START)
     await tb.source.send(AxiStreamFrame(images.tobytes()))
-    await tb.sink.recv()
+    await with_timeout(tb.sink.recv(), (LOAD_CYCLES_LIMIT + IMAGE_CYCLES_LIMIT * batch) * CLOCK_NS, "ns")
     total = cycle[0] - t0
     gaps = np.diff(first_out[len(first_out) // 4:])
     result = {"load_cycles": load_cycles, "latency_cycles": latency, "batch": batch,
