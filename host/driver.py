@@ -452,7 +452,8 @@ class LeNetIP(DefaultIP):
     def _job(self, command: int, count: int, in_bytes: int, out_words: int, what: str, hint: str = "") -> np.ndarray:
         """Run one job (contract section 4); return its output words without the trailer."""
         if self.dma is None:
-            raise LenetError(f"{C.BD_IP_NAME} has no DMA attached: use LeNetOverlay, or attach_dma(overlay.{C.BD_DMA_NAME})")
+            raise LenetError(f"{C.BD_IP_NAME} has no DMA attached: use LeNetOverlay, "
+                             f"or attach_dma(overlay.{C.BD_DMA_NAME})")
         if in_bytes > self.max_transfer or out_words * WORD > self.max_transfer:
             raise LenetConfigError(f"{what}: {in_bytes} bytes exceed the DMA's largest transfer {self.max_transfer}")
         ctrl = self.read(C.REG_CTRL)

@@ -234,7 +234,8 @@ def parse_results(xml: Path) -> Results:
 
 
 def run(test_module: str, sim: str = "verilator", ip: str = "rtl", test_dir: str | Path | None = None,
-        testcase: str | list[str] | None = None, test_filter: str | None = None, extra_env: dict[str, str] | None = None,
+        testcase: str | list[str] | None = None, test_filter: str | None = None,
+        extra_env: dict[str, str] | None = None,
         parameters: dict | None = None, seed: int | None = None, check: bool = True,
         log_file: str | Path | None = None) -> Results:
     """Build (cached) and run a cocotb test module; see the module docstring."""

@@ -51,15 +51,13 @@ FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
 
 
 def model(blob_path: Path | None = None):
-    """(QuantizedLeNet, description): ``blob_path``, else the trained blob if any, else random_model(0)."""
+    """(QuantizedLeNet, description): ``blob_path``, else `make quantize`'s blob if any, else the shipped one."""
     from ..train import blob
 
-    path = Path(blob_path) if blob_path else TRAINED_BLOB
-    if path.is_file() and blob.manifest_path(path).is_file():
-        return blob.load(path), path.name
-    if blob_path:
+    path = Path(blob_path) if blob_path else TRAINED_BLOB if TRAINED_BLOB.is_file() else blob.shipped_path()
+    if not (path.is_file() and blob.manifest_path(path).is_file()):
         raise LenetError(f"{path}: no such blob with its .json manifest; run `make quantize` first")
-    return blob.random_model(0), "random_model(0)"
+    return blob.load(path), str(path)
 
 
 def vectors(count: int, blob_path: Path | None = None) -> Path:
@@ -253,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--images", type=int, default=24, help="batch size for the steady state (default 24)")
     sub.add_parser("estimate", help="Yosys resource estimate for the xc7z020")
     s = sub.add_parser("full", help="all 10,000 test images through the RTL, bit-exact")
-    s.add_argument("--blob", type=Path, help="weights blob (default weights/lenet_int8.bin, else a random model)")
+    s.add_argument("--blob", type=Path,
+                   help="weights blob (default weights/lenet_int8.bin, else the shipped overlay/lenet_int8.bin)")
     s.add_argument("--count", type=int, help="only the first COUNT images")
     args = p.parse_args(argv)
     try:

@@ -6,10 +6,10 @@ import zlib
 
 import numpy as np
 import pytest
+from lenet_pynq.train import blob
 
 from lenet_pynq import contract as C
 from lenet_pynq.errors import LenetError
-from lenet_pynq.train import blob
 
 
 @pytest.fixture(scope="module")

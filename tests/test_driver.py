@@ -300,13 +300,10 @@ def test_dma_model_decodes_and_clears_status_bits():
 
 
 def test_the_full_mnist_test_set_gives_the_golden_models_accuracy(tmp_path):
-    """All 10,000 test images through the driver: the trained blob when `make quantize` made one."""
-    from pathlib import Path
-
+    """All 10,000 test images through the driver, with the blob that ships with the overlay."""
     from lenet_pynq.train import mnist
 
-    trained = Path(__file__).resolve().parent.parent / "weights" / "lenet_int8.bin"
-    q = blob.load(trained, require_manifest=False) if trained.is_file() else Q
+    q = blob.load(blob.shipped_path())
     x, labels = mnist.load("test")
     ol = open_model_overlay(tmp_path)
     ol.lenet.load_weights(blob.encode(q))
@@ -315,8 +312,7 @@ def test_the_full_mnist_test_set_gives_the_golden_models_accuracy(tmp_path):
     np.testing.assert_array_equal(r.logits, ref)
     accuracy = (r.classes == labels).mean()
     assert accuracy == (golden.classify(ref) == labels).mean()
-    if trained.is_file():
-        assert accuracy >= 0.99
+    assert accuracy >= 0.99
 
 
 @pytest.mark.parametrize("width, ok", [("6", True), ("7", True), ("5", False)])

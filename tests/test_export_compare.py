@@ -5,12 +5,12 @@ import shutil
 
 import numpy as np
 import pytest
+from lenet_pynq.train import blob, compare, dumps, export, golden
+from lenet_pynq.train.device_model import DeviceModel
 
 from lenet_pynq import cli
 from lenet_pynq import contract as C
 from lenet_pynq.errors import LenetError
-from lenet_pynq.train import blob, compare, dumps, export, golden
-from lenet_pynq.train.device_model import DeviceModel
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +114,21 @@ def test_compare_float_against_integer_at_scale(vectors, tmp_path):
     assert all(r.count == 0 for r in results)
 
 
+def test_compare_takes_the_leading_images_both_dumps_hold(vectors, tmp_path):
+    layers, fracs, _ = dumps.read(vectors[3] / "layers")
+    short = {k: v[:2].copy() for k, v in layers.items()}
+    results, notes = compare.compare_dirs(vectors[3] / "layers", dumps.write(tmp_path / "short", short, fracs))
+    assert all(r.count == 0 for r in results) and "compared the first 2 images (A has 6, B has 2)" in notes
+    short["pool1"][1, 0, 0, 0] ^= 1
+    results, _ = compare.compare_dirs(vectors[3] / "layers", dumps.write(tmp_path / "short2", short, fracs))
+    assert next(r for r in results if r.count).first == (1, 0, 0, 0)
+
+
 def test_compare_rejects_mismatched_shapes_and_disjoint_dumps(vectors, tmp_path):
     layers, fracs, _ = dumps.read(vectors[3] / "layers")
-    short = dumps.write(tmp_path / "short", {k: v[:2] for k, v in layers.items()}, fracs)
+    cropped = dumps.write(tmp_path / "cropped", {k: v[..., :2] for k, v in layers.items()}, fracs)
     with pytest.raises(LenetError, match="shape"):
-        compare.compare_dirs(vectors[3] / "layers", short)
+        compare.compare_dirs(vectors[3] / "layers", cropped)
     other = dumps.write(tmp_path / "other", {"something": np.zeros((1, 2), np.int32)})
     with pytest.raises(LenetError, match="nothing in common"):
         compare.compare_dirs(vectors[3] / "layers", other)

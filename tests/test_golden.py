@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from lenet_pynq.train import blob, golden
 
 from lenet_pynq import contract as C
 from lenet_pynq.errors import LenetError
-from lenet_pynq.train import blob, golden
 
 
 def _wrap(v: int) -> int:

@@ -83,7 +83,8 @@ def test_testbench_fails_on_a_wrong_expected_logit(vectors, tmp_path):
     words = np.fromfile(tmp_path / "infer_out.bin", "<u4")
     words[C.RESULT_WORDS * 7 + 3] += 1  # image 7, logit 2
     words.tofile(tmp_path / "infer_out.bin")
-    result = subprocess.run([str(csim.build("tb")), str(tmp_path)], check=False, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([str(csim.build("tb")), str(tmp_path)], check=False, capture_output=True, text=True,
+                            timeout=600)
     assert result.returncode == 1
     assert f"tb_lenet: {N_IMAGES} images, 1 mismatches" in result.stdout and "FAILED" in result.stdout
 

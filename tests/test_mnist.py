@@ -9,9 +9,9 @@ import threading
 
 import numpy as np
 import pytest
+from lenet_pynq.train import mnist
 
 from lenet_pynq.errors import LenetError
-from lenet_pynq.train import mnist
 
 TEST_FILES = mnist.FILES["test"]
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing listens, the connection is refused at once

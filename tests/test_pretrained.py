@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from lenet_pynq.train import blob, checkpoint, evaluate, golden, mnist, quantize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +25,8 @@ def test_blob_is_the_quantized_checkpoint():
     params = checkpoint.load(*CHECKPOINT)
     train_images, _ = mnist.load("train")
     q, _ = quantize.quantize(params, train_images[:1000])
-    assert blob.encode(q) == BLOB.read_bytes(), "re-run: lenet quantize --weights-dir train/pretrained -o overlay/lenet_int8.bin"
+    assert blob.encode(q) == BLOB.read_bytes(), \
+        "re-run: lenet quantize --weights-dir train/pretrained -o overlay/lenet_int8.bin"
 
 
 def test_float_and_integer_accuracy_on_all_10k(test_set):

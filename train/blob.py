@@ -15,6 +15,8 @@ driver:
   malformed blob (the checks the IP makes, plus the byte length).
 - :func:`save` / :func:`load` -- the ``.bin`` and its ``.json`` manifest.
 - :func:`crc_word` -- the CRC word a blob carries (the IP's WEIGHTS_CRC).
+- :func:`shipped_path` -- the blob that ships with the overlay (the default
+  training run, quantized; tests/test_pretrained.py proves it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,6 +36,12 @@ from ..errors import LenetError
 MANIFEST_FORMAT = "lenet-blob-manifest-1"
 REQUANTIZED = tuple(layer.name for layer in C.LAYERS if layer.requantized)  # the layers with a shift
 SECTION = {s.name: s for s in C.SECTIONS}
+SHIPPED_NAME = "lenet_int8.bin"
+
+
+def shipped_path() -> Path:
+    """The blob packaged with the overlay (lenet_pynq.overlay), with its manifest beside it."""
+    return Path(str(resources.files("lenet_pynq.overlay") / SHIPPED_NAME))
 
 
 class LayerFracs(NamedTuple):

@@ -15,6 +15,9 @@ fine-grained logits means nothing); an integer
 layer without a frac (the raw input pixels, which the float model sees
 divided by 255, not a power of two) is then skipped and said so.
 
+When one dump holds more images than the other, the leading images both
+hold are compared (a testbench may dump only the first few of a run).
+
 Exit status: 0 when every compared layer agrees, 1 when one differs (or on
 an error: layers of different shapes, nothing in common).
 """
@@ -117,9 +120,15 @@ def compare_dirs(dir_a: str | Path, dir_b: str | Path, atol: float | None = None
     only = set(layers_a) ^ set(layers_b)
     notes = [f"{n}: only in {'A' if n in layers_a else 'B'}"
              for n in [n for n in ORDER if n in only] + sorted(only - set(ORDER))]
+    # A testbench often dumps only the first few images of a run: compare the images both sides have.
+    n_a, n_b = (min(len(layers[n]) for n in common) for layers in (layers_a, layers_b))
+    n = min(n_a, n_b)
+    if n_a != n_b:
+        notes.append(f"compared the first {n} images (A has {n_a}, B has {n_b})")
     results = []
     for name in common:
-        r = compare_layer(name, layers_a[name], layers_b[name], fracs_a.get(name), fracs_b.get(name), atol, range_tol)
+        r = compare_layer(name, layers_a[name][:n], layers_b[name][:n], fracs_a.get(name), fracs_b.get(name),
+                          atol, range_tol)
         if r is None:
             notes.append(f"{name}: not compared (integer without a frac against float)")
         else:

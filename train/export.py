@@ -122,7 +122,8 @@ def parse_indices(text: str) -> list[int]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--blob", default=DEFAULT_BLOB, help=f"weights blob with its .json manifest (default {DEFAULT_BLOB})")
+    p.add_argument("--blob", default=DEFAULT_BLOB,
+                   help=f"weights blob with its .json manifest (default {DEFAULT_BLOB})")
     p.add_argument("--out", "-o", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--count", "-n", type=int, default=16, help="number of images (default 16)")
     p.add_argument("--first", type=int, default=0, help="index of the first image (default 0)")

@@ -132,7 +132,8 @@ def _measure(q: QuantizedLeNet, images: np.ndarray, float_trace: dict, report: d
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights-dir", default="weights", help="directory of the float checkpoint (default weights)")
     p.add_argument("--model-name", default="lenet", help="checkpoint name: <dir>/<name>.json + .bin (default lenet)")
-    p.add_argument("--out", "-o", default=DEFAULT_OUT, help=f"blob to write, manifest beside it (default {DEFAULT_OUT})")
+    p.add_argument("--out", "-o", default=DEFAULT_OUT,
+                   help=f"blob to write, manifest beside it (default {DEFAULT_OUT})")
     p.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION,
                    help=f"training images used to choose the output scales (default {DEFAULT_CALIBRATION})")
     p.add_argument("--percentile", type=float, default=DEFAULT_PERCENTILE,

@@ -151,7 +151,7 @@ def run(args) -> int:
     log.info("Parameters: " + ", ".join(f"{k}={v}" for k, v in asdict(cfg).items()))
     history: list[EpochResult] = []
     report: Report | None = None
-    for result, report in fit(net, images, labels, test_images, test_labels, cfg, log,
+    for result, report in fit(net, images, labels, test_images, test_labels, cfg, log,  # noqa: B007 (last report kept)
                               batch_size_test=args.batch_size_test):
         history.append(result)
     path = checkpoint.save(net.params, args.weights_dir, args.model_name, meta={
