@@ -119,6 +119,7 @@ sim-full: $(STAMP)
 	$(PY) -m lenet_pynq.host.rtl_tools full $(if $(wildcard $(BLOB)),--blob $(BLOB))
 
 estimate: $(STAMP)
+	@$(MAKE) --no-print-directory debian-tools DEBIAN_TOOLS=yosys:yosys
 	$(PY) -m lenet_pynq.host.rtl_tools estimate
 
 # --- the driver: benchmark and notebook ----------------------------------------------
