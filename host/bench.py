@@ -50,11 +50,9 @@ def add_arguments(p) -> None:
                    help=f"images per batch, i.e. per IP job on the device backends (default {DEFAULT_BATCH})")
     p.add_argument("--weights", default=str(DEFAULT_BLOB),
                    help=f"the int8 weights blob (default {DEFAULT_BLOB}); its .json manifest scales the confidences")
-    p.add_argument("--weights-dir", default=checkpoint.DEFAULT_DIR, help="float backend: checkpoint directory")
-    p.add_argument("--model-name", default=checkpoint.DEFAULT_NAME, help="float backend: checkpoint name")
+    checkpoint.add_arguments(p, "float backend: checkpoint directory")
     p.add_argument("--bitfile", default=None, help="pynq backend: the .bit to load (default: the installed lenet.bit)")
-    p.add_argument("--data-dir", default=None,
-                   help=f"MNIST directory (default ${mnist.ENV_VAR}, else {mnist.DEFAULT_DIR})")
+    mnist.add_data_dir_argument(p)
     p.add_argument("--reference-count", type=positive_int, default=1000,
                    help="device backends: images timed on the golden model for the speed-up (default 1000)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the text report")

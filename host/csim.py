@@ -323,6 +323,8 @@ def check_full(blob_path: str | Path, count: int | None = None, data_dir: str | 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..train import mnist
+
     p = argparse.ArgumentParser(prog="python -m lenet_pynq.host.csim", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="what", required=True)
     tb = sub.add_parser("tb", help="build and run the C++ testbench on exported vectors")
@@ -330,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     full = sub.add_parser("full", help="C-sim vs golden model on the MNIST test set")
     full.add_argument("--blob", default="weights/lenet_int8.bin", help="weights blob (default weights/lenet_int8.bin)")
     full.add_argument("--count", type=int, help="only the first COUNT test images")
-    full.add_argument("--data-dir", help="MNIST directory (default $LENET_MNIST_DIR or data/mnist)")
+    mnist.add_data_dir_argument(full)
     dump = sub.add_parser("dump", help="per-layer dump of the C-sim (contract section 7) for `lenet compare`")
     dump.add_argument("--blob", default="weights/lenet_int8.bin", help="weights blob with its .json manifest")
     dump.add_argument("--vectors", help="take the images from this `lenet export` directory instead of MNIST")

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--blob", default="weights/lenet_int8.bin", help="weights blob (default weights/lenet_int8.bin)")
     p.add_argument("--batch-size", type=int, default=1000, help="images per golden.run call (default 1000)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs; the best is reported (default 5)")
-    p.add_argument("--data-dir", default=None, help="MNIST directory (default $LENET_MNIST_DIR or data/mnist)")
+    mnist.add_data_dir_argument(p)
     args = p.parse_args(argv)
     try:
         q = blob.load(args.blob, require_manifest=False)

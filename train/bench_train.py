@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--steps", type=int, default=300, help="training steps per repeat (default 300)")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats (default 5)")
-    p.add_argument("--data-dir", default=None, help=f"MNIST directory (default: ${mnist.ENV_VAR}, else data/mnist)")
+    mnist.add_data_dir_argument(p)
     args = p.parse_args(argv)
     if args.batch_size < 1 or args.steps < 1 or args.repeats < 1:
         p.error("--batch-size, --steps and --repeats must be at least 1")

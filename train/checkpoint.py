@@ -26,6 +26,13 @@ DEFAULT_DIR = "weights"
 DEFAULT_NAME = "lenet"
 
 
+def add_arguments(parser, weights_dir_help: str = "checkpoint directory") -> None:
+    """``--weights-dir`` and ``--model-name``, the same for every command that reads or writes a checkpoint."""
+    parser.add_argument("--weights-dir", default=DEFAULT_DIR, help=f"{weights_dir_help} (default {DEFAULT_DIR})")
+    parser.add_argument("--model-name", default=DEFAULT_NAME,
+                        help=f"checkpoint name: <dir>/<name>.json + .bin (default {DEFAULT_NAME})")
+
+
 def paths(weights_dir: str | Path, name: str) -> tuple[Path, Path]:
     d = Path(weights_dir)
     return d / f"{name}.json", d / f"{name}.bin"

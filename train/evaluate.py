@@ -121,12 +121,8 @@ def evaluate(logits_fn: LogitsFn, images: np.ndarray, labels: np.ndarray,
 # --- the `lenet test` command ------------------------------------------------
 
 def add_arguments(p) -> None:
-    p.add_argument("--data-dir", default=None,
-                   help=f"MNIST directory (default: ${mnist.ENV_VAR}, else {mnist.DEFAULT_DIR})")
-    p.add_argument("--weights-dir", default=checkpoint.DEFAULT_DIR,
-                   help=f"checkpoint directory (default {checkpoint.DEFAULT_DIR})")
-    p.add_argument("--model-name", default=checkpoint.DEFAULT_NAME,
-                   help=f"checkpoint name: <dir>/<name>.json + .bin (default {checkpoint.DEFAULT_NAME})")
+    mnist.add_data_dir_argument(p)
+    checkpoint.add_arguments(p)
     p.add_argument("--batch-size-test", type=positive_int, default=DEFAULT_BATCH,
                    help=f"images per forward pass (default {DEFAULT_BATCH}); results do not depend on it")
     p.add_argument("--save-predictions", action="store_true",

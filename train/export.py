@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import contract as C
 from ..errors import LenetError
-from . import blob, dumps, golden
+from . import blob, dumps, golden, mnist
 from .device_model import DeviceModel, pack_images
 
 DEFAULT_BLOB = "weights/lenet_int8.bin"
@@ -129,12 +129,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--first", type=int, default=0, help="index of the first image (default 0)")
     p.add_argument("--indices", help="explicit image indices instead of --first/--count, e.g. 3,7,10-12")
     p.add_argument("--split", choices=("test", "train"), default="test", help="MNIST split (default test)")
-    p.add_argument("--data-dir", default=None, help="MNIST directory (default $LENET_MNIST_DIR or data/mnist)")
+    mnist.add_data_dir_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import mnist
-
     q = blob.load(args.blob)
     images, labels = mnist.load(args.split, args.data_dir)
     if args.indices:

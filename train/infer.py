@@ -35,12 +35,8 @@ def trace_image(params: dict[str, np.ndarray], image: np.ndarray) -> dict[str, n
 
 def add_arguments(p) -> None:
     p.add_argument("--test-sample", type=int, default=0, help="index of the test image (default 0)")
-    p.add_argument("--data-dir", default=None,
-                   help=f"MNIST directory (default: ${mnist.ENV_VAR}, else {mnist.DEFAULT_DIR})")
-    p.add_argument("--weights-dir", default=checkpoint.DEFAULT_DIR,
-                   help=f"checkpoint directory (default {checkpoint.DEFAULT_DIR})")
-    p.add_argument("--model-name", default=checkpoint.DEFAULT_NAME,
-                   help=f"checkpoint name: <dir>/<name>.json + .bin (default {checkpoint.DEFAULT_NAME})")
+    mnist.add_data_dir_argument(p)
+    checkpoint.add_arguments(p)
     p.add_argument("--save-intermediate", action="store_true",
                    help="write every layer's output as a per-layer dump (see --dump-dir)")
     p.add_argument("--dump-dir", type=Path, default=DEFAULT_DUMP_DIR,

@@ -65,6 +65,12 @@ def default_data_dir() -> Path:
     return Path(env) if env else DEFAULT_DIR
 
 
+def add_data_dir_argument(parser) -> None:
+    """``--data-dir``, the same for every command that reads MNIST."""
+    parser.add_argument("--data-dir", default=None,
+                        help=f"MNIST directory (default: ${ENV_VAR}, else {DEFAULT_DIR})")
+
+
 def load(split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (N, 28, 28), labels uint8 (N,)) of split "train" or "test"."""
     if split not in FILES:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import contract as C
 from ..errors import LenetError
-from . import blob, golden, model
+from . import blob, checkpoint, golden, mnist, model
 from .blob import LayerFracs, QuantizedLeNet
 
 DEFAULT_OUT = "weights/lenet_int8.bin"
@@ -130,20 +130,17 @@ def _measure(q: QuantizedLeNet, images: np.ndarray, float_trace: dict, report: d
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights-dir", default="weights", help="directory of the float checkpoint (default weights)")
-    p.add_argument("--model-name", default="lenet", help="checkpoint name: <dir>/<name>.json + .bin (default lenet)")
+    checkpoint.add_arguments(p, "directory of the float checkpoint")
     p.add_argument("--out", "-o", default=DEFAULT_OUT,
                    help=f"blob to write, manifest beside it (default {DEFAULT_OUT})")
     p.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION,
                    help=f"training images used to choose the output scales (default {DEFAULT_CALIBRATION})")
     p.add_argument("--percentile", type=float, default=DEFAULT_PERCENTILE,
                    help=f"percentile of each layer's output kept below 256 (default {DEFAULT_PERCENTILE})")
-    p.add_argument("--data-dir", default=None, help="MNIST directory (default $LENET_MNIST_DIR or data/mnist)")
+    mnist.add_data_dir_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import checkpoint, mnist
-
     params = checkpoint.load(args.weights_dir, args.model_name)
     images, _ = mnist.load("train", args.data_dir)
     if not 1 <= args.calibration_images <= len(images):

@@ -117,12 +117,8 @@ def add_arguments(p) -> None:
     p.add_argument("--schedule", choices=SCHEDULES, default=c.schedule,
                    help=f"learning-rate schedule over all steps (default {c.schedule})")
     p.add_argument("--seed", type=int, default=c.seed, help=f"initialisation and shuffling seed (default {c.seed})")
-    p.add_argument("--data-dir", default=None,
-                   help=f"MNIST directory (default: ${mnist.ENV_VAR}, else {mnist.DEFAULT_DIR})")
-    p.add_argument("--weights-dir", default=checkpoint.DEFAULT_DIR,
-                   help=f"where to save the checkpoint (default {checkpoint.DEFAULT_DIR})")
-    p.add_argument("--model-name", default=checkpoint.DEFAULT_NAME,
-                   help=f"checkpoint name: <dir>/<name>.json + .bin (default {checkpoint.DEFAULT_NAME})")
+    mnist.add_data_dir_argument(p)
+    checkpoint.add_arguments(p, "where to save the checkpoint")
     p.add_argument("--train-limit", type=positive_int, default=None,
                    help="train on the first N training images only (quick runs)")
     p.add_argument("--batch-size-test", type=positive_int, default=DEFAULT_BATCH,
