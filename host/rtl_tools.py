@@ -13,6 +13,10 @@
     Yosys ``synth_xilinx -family xc7 -noiopad`` on rtl/*.v; LUT, FF,
     DSP48E1 and BRAM (RAMB36 + RAMB18/2) read from ``stat -json``, against
     the xc7z020's capacity and the 70% budget.
+``dump [--blob B] [--count N] [--out DIR]``
+    The RTL's per-layer dump (contract section 7) of the first N test images,
+    as the layer writer stores each layer, for ``lenet compare``; the cocotb
+    test that takes it also checks every layer against the golden model.
 ``full [--blob B] [--count N]``  (make sim-full)
     All test images through the RTL with a C++ Verilator harness
     (tests/rtl_full_tb.cpp; no Python per clock), every output word checked
@@ -96,6 +100,18 @@ def bench(ip: str = "rtl", images: int = 24) -> dict:
     result["images_per_s"] = hz / result["steady_cycles_per_image"]
     result["latency_us"] = result["latency_cycles"] / hz * 1e6
     return result
+
+
+def dump(out: Path, count: int = 3, blob_path: Path | None = None) -> Path:
+    """The RTL's per-layer dump of the first ``count`` test images, via tests/cocotb_lenet.py's test_layers."""
+    if count < 1:
+        raise LenetError(f"--count {count}: dump at least one image")
+    vec = vectors(count, blob_path)
+    rtl_sim.run("cocotb_lenet", test_dir=rtl_sim.ROOT / "tests", test_filter="test_layers",
+                extra_env={"LENET_VECTORS": str(vec), "LENET_RTL_DUMP": str(Path(out).resolve()),
+                           "LENET_LAYER_IMAGES": str(count)},
+                log_file=rtl_sim.BUILD_ROOT / "dump-rtl.log")
+    return vec / "layers"
 
 
 # --- estimate -------------------------------------------------------------------------
@@ -250,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--ip", default="rtl", choices=("rtl", "hls"))
     s.add_argument("--images", type=int, default=24, help="batch size for the steady state (default 24)")
     sub.add_parser("estimate", help="Yosys resource estimate for the xc7z020")
+    s = sub.add_parser("dump", help="per-layer dump of the RTL (contract section 7) for `lenet compare`")
+    s.add_argument("--blob", type=Path,
+                   help="weights blob (default weights/lenet_int8.bin, else the shipped overlay/lenet_int8.bin)")
+    s.add_argument("--count", type=int, default=3, help="the first COUNT test images (default 3)")
+    s.add_argument("--out", type=Path, default=rtl_sim.BUILD_ROOT / "rtl_dump", help="output directory")
     s = sub.add_parser("full", help="all 10,000 test images through the RTL, bit-exact")
     s.add_argument("--blob", type=Path,
                    help="weights blob (default weights/lenet_int8.bin, else the shipped overlay/lenet_int8.bin)")
@@ -273,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
             ok = _print_estimate(res)
             print(f"  ({time.monotonic() - t0:.0f} s)")
             return 0 if ok else 1
+        elif args.command == "dump":
+            golden_layers = dump(args.out, args.count, args.blob)
+            print(f"wrote {args.out}: {args.count} images, every layer as the RTL computed it "
+                  f"(equal to the golden dump {golden_layers}; `lenet compare` them)")
         elif args.command == "full":
             r = full(args.blob, args.count)
             print(f"sim-full: {r['images']:,} test images through the RTL ({r['source']}), all "

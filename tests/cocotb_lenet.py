@@ -12,6 +12,7 @@ Environment (set by the pytest wrapper):
 ``LENET_IMAGES``   how many of its images the big INFER job sends (default all)
 ``LENET_BENCH_OUT`` where test_bench writes its cycle counts (JSON)
 ``LENET_RTL_DUMP``  where test_layers writes the RTL's per-layer dump (contract section 7)
+``LENET_LAYER_IMAGES`` how many images test_layers dumps and checks (default 3)
 ``LENET_IP``        ``hls`` when the IP is the Vitis HLS export (no internal signals to watch)
 """
 
@@ -423,7 +424,8 @@ async def test_layers(dut):
     """Every layer of the RTL, as its layer writer sees it, equals the golden per-layer dump."""
     tb = await _started(dut)
     await tb.load(_words("load_in.bin"))
-    n = 3
+    doc = json.loads((_vectors() / "vectors.json").read_text())
+    n = min(int(os.environ.get("LENET_LAYER_IMAGES", 3)), doc["count"])
     tap = LayerTap(dut)
     images = _words("infer_in.bin")[: n * C.IMAGE_WORDS]
     out = await tb.infer(images, n)

@@ -2,9 +2,8 @@
 
 Verilator runs the whole cocotb suite; Icarus a smoke test of the same
 testbench. The test vectors come from `lenet export`'s write_vectors on the
-first MNIST test images, with the trained blob if `make quantize` has made
-one, else a fixed random model (still checked word for word against the
-golden model through the device model). ``LENET_SIM_IP=hls`` (``make sim
+first MNIST test images, with the blob of `make quantize` if there is one,
+else the shipped overlay/lenet_int8.bin. ``LENET_SIM_IP=hls`` (``make sim
 IP=hls``) runs the same suite on the Vitis HLS export instead.
 """
 
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from lenet_pynq.host import rtl_sim, rtl_tools
 
+from lenet_pynq import cli
 from lenet_pynq.errors import LenetError
 
 TESTS = Path(__file__).resolve().parent
@@ -75,3 +75,10 @@ def test_hls_export_is_found(tmp_path, monkeypatch):
     monkeypatch.setattr(rtl_sim, "HLS_DIR", tmp_path / "hls")
     files, includes = rtl_sim.sources("hls")
     assert [f.name for f in files] == ["lenet.v", "lenet_control_s_axi.v"] and includes == [verilog]
+
+
+def test_dump_command_writes_the_rtl_layers_for_compare(tmp_path, capsys):
+    assert rtl_tools.main(["dump", "--count", "2", "--out", str(tmp_path / "rtl")]) == 0
+    golden_layers = rtl_tools.vectors(2) / "layers"
+    assert cli.main(["compare", str(golden_layers), str(tmp_path / "rtl")]) == 0
+    assert "identical: 9 layers" in capsys.readouterr().out
