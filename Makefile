@@ -15,7 +15,10 @@ export LENET_MNIST_DIR ?= $(CURDIR)/data/mnist
 WEIGHTS_DIR := weights
 MODEL := lenet
 CKPT := $(WEIGHTS_DIR)/$(MODEL).json
-BLOB := $(WEIGHTS_DIR)/$(MODEL)_int8.bin
+# `make quantize` writes QUANTIZED; the targets that use a blob take it when it
+# exists, else the blob that ships with the overlay (the default training run).
+QUANTIZED := $(WEIGHTS_DIR)/$(MODEL)_int8.bin
+BLOB := $(if $(wildcard $(QUANTIZED)),$(QUANTIZED),overlay/lenet_int8.bin)
 VECTORS := build/vectors
 EPOCHS ?= 5
 
@@ -66,8 +69,8 @@ test: $(STAMP) debian-tools
 demo: $(STAMP)
 	$(LENET) train --epochs $(EPOCHS) --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
 	$(LENET) test --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
-	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --out $(BLOB)
-	$(LENET) test --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --int $(BLOB)
+	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --out $(QUANTIZED)
+	$(LENET) test --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --int $(QUANTIZED)
 
 train: $(STAMP)
 	$(LENET) train --epochs $(EPOCHS) --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
@@ -77,7 +80,7 @@ bench-train: $(STAMP)
 
 # int8 blob + manifest from the float checkpoint (calibrated on 1,000 training images)
 quantize: $(STAMP)
-	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --out $(BLOB)
+	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --out $(QUANTIZED)
 
 # hardware test vectors of the first VECTOR_COUNT test images (docs/contract.md section 7)
 VECTOR_COUNT ?= 16
@@ -92,7 +95,7 @@ bench-golden: $(STAMP)
 # word, every malformed job of the contract, a weight reload.
 # csim-full: the C-sim library against the golden model on all 10,000 test images.
 # hls: Vitis HLS 2024.1 csim, csynth, cosim, export -> $(HLS_IP_REPO), reports/hls.
-csim: $(STAMP)
+csim: $(STAMP) export
 	$(PY) -m lenet_pynq.host.csim tb $(VECTORS)
 
 csim-full: $(STAMP)
@@ -116,7 +119,7 @@ sim-bench: $(STAMP)
 	$(PY) -m lenet_pynq.host.rtl_tools bench --ip $(SIM_IP)
 
 sim-full: $(STAMP)
-	$(PY) -m lenet_pynq.host.rtl_tools full $(if $(wildcard $(BLOB)),--blob $(BLOB))
+	$(PY) -m lenet_pynq.host.rtl_tools full --blob $(BLOB)
 
 estimate: $(STAMP)
 	@$(MAKE) --no-print-directory debian-tools DEBIAN_TOOLS=yosys:yosys
