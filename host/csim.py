@@ -202,10 +202,7 @@ class CsimLenet:
         if isinstance(blob, blob_mod.QuantizedLeNet):
             data = blob_mod.encode(blob)
         elif isinstance(blob, (str, Path)):
-            try:
-                data = Path(blob).read_bytes()
-            except FileNotFoundError:
-                raise LenetError(f"{blob}: no such weights blob; make one with `lenet quantize`") from None
+            data = blob_mod.read_file(blob)
         else:
             data = bytes(blob)
         if len(data) % C.WORD_BYTES:

@@ -38,6 +38,7 @@ from pynq import DefaultIP, allocate
 
 from .. import contract as C
 from ..errors import LenetError
+from ..train import blob as blob_file
 from . import axi_dma as R
 
 WORD = C.WORD_BYTES
@@ -193,10 +194,7 @@ def read_blob(blob) -> bytes:
     :class:`LenetJobError`. Checking here too would hide that path.
     """
     if isinstance(blob, (str, Path)):
-        try:
-            data = Path(blob).read_bytes()
-        except FileNotFoundError:
-            raise LenetError(f"{blob}: no such weights blob; make one with `lenet quantize`") from None
+        data = blob_file.read_file(blob)
         where = str(blob)
     else:
         data = np.ascontiguousarray(blob).tobytes() if isinstance(blob, np.ndarray) else bytes(blob)

@@ -123,3 +123,5 @@ def test_load_names_the_file_of_a_corrupted_blob(q, tmp_path):
         blob.load(path_bin)
     with pytest.raises(LenetError, match="no such weights blob"):
         blob.load(tmp_path / "missing.bin")
+    with pytest.raises(LenetError, match="cannot read the weights blob"):
+        blob.load(tmp_path)  # a directory: an error message, not an IsADirectoryError traceback

@@ -185,6 +185,10 @@ def test_a_truncated_blob_is_refused_without_sending_it(overlay, tmp_path):
     with pytest.raises(LenetError, match=f"{C.BLOB_BYTES} bytes"):
         overlay.lenet.load_weights(path)
     assert overlay.device.accesses == before
+    for unreadable, message in ((tmp_path / "missing.bin", "no such weights blob"), (tmp_path, "cannot read")):
+        with pytest.raises(LenetError, match=message):
+            overlay.lenet.load_weights(unreadable)
+    assert overlay.device.accesses == before
 
 
 @pytest.mark.parametrize("word, value, code", [

@@ -216,6 +216,10 @@ def test_library_refuses_misuse_with_clear_errors(trained):
         data = bytearray(blob.encode(trained))
         data[100] ^= 1
         device.load_weights(bytes(data))
+    with pytest.raises(LenetError, match="no such weights blob"):
+        device.load_weights(ROOT / "missing.bin")
+    with pytest.raises(LenetError, match="cannot read the weights blob"):
+        device.load_weights(ROOT)
     with pytest.raises(ValueError, match="no TLAST"):
         device.job(C.CMD_INFER, 1, np.zeros(C.IMAGE_WORDS), np.zeros(C.IMAGE_WORDS, bool))
     with pytest.raises(LenetError, match="uint8"):
@@ -233,6 +237,18 @@ def test_pragmas_put_the_registers_at_the_contract_offsets():
     header = (ROOT / "hls_src" / "lenet.h").read_text()
     assert "typedef hls::axis<ap_uint<32>, 0, 0, 0> lenet_beat_t;" in header  # TLAST survives synthesis
     assert f"void {C.TOP_NAME}(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out," in header
+
+
+def test_reset_invalidates_the_loaded_weights_in_synthesis():
+    # Contract section 3: ap_rst_n makes the weights invalid. Vitis HLS's default
+    # (config_rtl -reset control) does not reset globals, so each global that
+    # holds this state needs its own RESET pragma; C-sim cannot see a reset.
+    source = re.sub(r"[ ]*=[ ]*", "=", (ROOT / "hls_src" / "lenet.cpp").read_text())
+    for state in ("weights_valid", "weights_crc_reg"):
+        assert re.search(rf"^\s*(bool|word_t) {state}=", source, re.M), state
+        assert f"#pragma HLS RESET variable={state}\n" in source, state
+    tcl = (ROOT / "hls_src" / "run_hls.tcl").read_text()
+    assert "-reset none" not in tcl
 
 
 def _without_vitis_hls_path() -> str:

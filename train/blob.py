@@ -13,7 +13,9 @@ driver:
 - :func:`encode` / :func:`decode` -- blob bytes <-> ``QuantizedLeNet``;
   ``decode`` raises :class:`~lenet_pynq.errors.LenetError` for every
   malformed blob (the checks the IP makes, plus the byte length).
-- :func:`save` / :func:`load` -- the ``.bin`` and its ``.json`` manifest.
+- :func:`save` / :func:`load` -- the ``.bin`` and its ``.json`` manifest;
+  :func:`read_file` -- a ``.bin``'s bytes, unchecked (the driver and the C-sim
+  leave the checks to the IP).
 - :func:`crc_word` -- the CRC word a blob carries (the IP's WEIGHTS_CRC).
 - :func:`shipped_path` -- the blob that ships with the overlay (the default
   training run, quantized; tests/test_pretrained.py proves it).
@@ -255,6 +257,19 @@ def save(q: QuantizedLeNet, path_bin: str | Path) -> tuple[Path, Path]:
     return path_bin, path_json
 
 
+def read_file(path_bin: str | Path) -> bytes:
+    """The bytes of the file ``path_bin``, or LenetError (not a traceback) when it cannot be read.
+
+    Only reads: the blob's contents are checked by :func:`decode`, or by the IP.
+    """
+    try:
+        return Path(path_bin).read_bytes()
+    except FileNotFoundError:
+        raise LenetError(f"{path_bin}: no such weights blob; make one with `lenet quantize`") from None
+    except OSError as e:
+        raise LenetError(f"{path_bin}: cannot read the weights blob ({e.strerror or e})") from None
+
+
 def load(path_bin: str | Path, require_manifest: bool = True) -> QuantizedLeNet:
     """Read and check a blob and (by default) its ``.json`` manifest.
 
@@ -263,11 +278,7 @@ def load(path_bin: str | Path, require_manifest: bool = True) -> QuantizedLeNet:
     manifest gives ``fracs=None`` (enough for inference, not for dequantizing).
     """
     path_bin = Path(path_bin)
-    try:
-        data = path_bin.read_bytes()
-    except FileNotFoundError:
-        raise LenetError(f"{path_bin}: no such weights blob; make one with `lenet quantize`") from None
-    q = decode(data, where=str(path_bin))
+    q = decode(read_file(path_bin), where=str(path_bin))
     path_json = manifest_path(path_bin)
     if not path_json.is_file():
         if require_manifest:
