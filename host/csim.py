@@ -321,6 +321,7 @@ def check_full(blob_path: str | Path, count: int | None = None, data_dir: str | 
 
 def main(argv: list[str] | None = None) -> int:
     from ..train import mnist
+    from ..train.evaluate import positive_int
 
     p = argparse.ArgumentParser(prog="python -m lenet_pynq.host.csim", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="what", required=True)
@@ -328,13 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     tb.add_argument("vectors", help="directory written by `lenet export`")
     full = sub.add_parser("full", help="C-sim vs golden model on the MNIST test set")
     full.add_argument("--blob", default="weights/lenet_int8.bin", help="weights blob (default weights/lenet_int8.bin)")
-    full.add_argument("--count", type=int, help="only the first COUNT test images")
+    full.add_argument("--count", type=positive_int, help="only the first COUNT test images")
     mnist.add_data_dir_argument(full)
     dump = sub.add_parser("dump", help="per-layer dump of the C-sim (contract section 7) for `lenet compare`")
     dump.add_argument("--blob", default="weights/lenet_int8.bin", help="weights blob with its .json manifest")
     dump.add_argument("--vectors", help="take the images from this `lenet export` directory instead of MNIST")
-    dump.add_argument("--count", type=int, default=16, help="first COUNT MNIST test images (default 16)")
+    dump.add_argument("--count", type=positive_int, default=16, help="first COUNT MNIST test images (default 16)")
     dump.add_argument("--out", default="build/csim_dump", help="output directory (default build/csim_dump)")
+    mnist.add_data_dir_argument(dump)
     args = p.parse_args(argv)
     try:
         if args.what == "tb":
@@ -352,9 +354,13 @@ def _dump(args: argparse.Namespace) -> int:
 
     q = blob.load(args.blob, require_manifest=False)
     if args.vectors:
-        images = np.fromfile(Path(args.vectors) / "images.bin", np.uint8).reshape(-1, C.IMAGE_BYTES)
+        path = Path(args.vectors) / "images.bin"
+        if not path.is_file():
+            raise LenetError(f"{args.vectors}: no images.bin; make the vectors with "
+                             f"`lenet export --out {args.vectors}`")
+        images = np.fromfile(path, np.uint8).reshape(-1, C.IMAGE_BYTES)
     else:
-        images = mnist.load("test")[0][:args.count]
+        images = mnist.load("test", args.data_dir)[0][:args.count]
     ip = CsimLenet()
     ip.load_weights(blob.encode(q))
     fracs = q.activation_fracs() if q.fracs else None

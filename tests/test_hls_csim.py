@@ -226,6 +226,23 @@ def test_library_refuses_misuse_with_clear_errors(trained):
         device.infer(np.zeros((1, 784), np.float32))
 
 
+def test_command_line_takes_data_dir_and_refuses_bad_arguments(trained, tmp_path, monkeypatch, capsys):
+    data_dir = mnist.default_data_dir().resolve()
+    path_bin, _ = blob.save(trained, tmp_path / "w.bin")
+    monkeypatch.chdir(tmp_path)  # no data/mnist here, and no $LENET_MNIST_DIR: only --data-dir finds MNIST
+    monkeypatch.delenv(mnist.ENV_VAR, raising=False)
+    monkeypatch.setattr(mnist, "download", lambda d, name: pytest.fail(f"tried to download {name}"))
+    assert csim.main(["dump", "--blob", str(path_bin), "--count", "2", "--data-dir", str(data_dir),
+                      "--out", str(tmp_path / "dump")]) == 0
+    assert (tmp_path / "dump" / "manifest.json").is_file()
+    assert csim.main(["dump", "--blob", str(path_bin), "--vectors", str(tmp_path / "none")]) == 1
+    assert "no images.bin" in capsys.readouterr().err
+    for what in ("full", "dump"):
+        for count in ("0", "-1"):  # -1 used to mean "all but the last", 0 a ZeroDivisionError
+            with pytest.raises(SystemExit):
+                csim.main([what, "--count", count])
+
+
 def test_pragmas_put_the_registers_at_the_contract_offsets():
     # clang-format writes pragma options as `port = x`; Vitis HLS reads both spellings.
     source = re.sub(r"[ ]*=[ ]*", "=", (ROOT / "hls_src" / "lenet.cpp").read_text())
