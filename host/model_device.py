@@ -9,7 +9,9 @@ streams are :class:`lenet_pynq.train.device_model.DeviceModel`, and the real
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -65,10 +67,20 @@ def model_seam(model: DeviceModel | None = None) -> SeamDevice:
 
 
 def open_model_overlay(directory: str | Path | None = None, device: SeamDevice | None = None, **hwh):
-    """``LeNetOverlay`` on the device model: write the .hwh to ``directory`` (a temporary one by
-    default) and load it on ``device`` (default :func:`model_seam`). ``hwh`` overrides design parameters."""
+    """``LeNetOverlay`` on the device model: write the .hwh to ``directory`` (by default a temporary
+    one, removed with the overlay) and load it on ``device`` (default :func:`model_seam`). ``hwh``
+    overrides design parameters."""
     from ..overlay.lenet_overlay import LeNetOverlay
 
+    temporary = not directory
     directory = directory or tempfile.mkdtemp(prefix="lenet_seam_")
-    bit = write_design(directory, **hwh)
-    return LeNetOverlay(bit, download=False, device=device or model_seam())
+    try:
+        bit = write_design(directory, **hwh)
+        overlay = LeNetOverlay(bit, download=False, device=device or model_seam())
+    except BaseException:
+        if temporary:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+    if temporary:  # removed with the overlay, or at exit at the latest
+        weakref.finalize(overlay, shutil.rmtree, directory, ignore_errors=True)
+    return overlay

@@ -8,6 +8,9 @@ model, integer for integer.
 
 from __future__ import annotations
 
+import gc
+from pathlib import Path
+
 import numpy as np
 import pytest
 from lenet_pynq.host import axi_dma as R
@@ -49,6 +52,15 @@ def test_pynq_binds_our_driver_and_its_dma_from_the_hwh(tmp_path):
     assert ol.ip_dict[C.BD_IP_NAME]["type"] == C.VLNV_HLS
     assert ol.lenet.max_transfer == (1 << 26) - 1
     assert ol.axi_dma_0.sendchannel is not None and ol.axi_dma_0.recvchannel is not None
+
+
+def test_the_default_temporary_design_goes_with_its_overlay():
+    ol = open_model_overlay()
+    directory = Path(ol.bitfile_name).parent
+    assert (directory / "lenet.hwh").is_file()
+    del ol
+    gc.collect()
+    assert not directory.exists()  # `lenet bench --backend model` left one /tmp/lenet_seam_* per run
 
 
 def test_the_rtl_packaging_binds_the_same_driver(tmp_path):
