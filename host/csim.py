@@ -224,10 +224,15 @@ class CsimLenet:
             chunk = x[start:start + batch]
             result = self.job(C.CMD_INFER, len(chunk), pack_images(chunk))
             trailer = C.parse_trailer(int(result.words[-1])) if result.words.size else None
-            if result.status != C.ERR_OK or trailer != (C.ERR_OK, len(chunk)):
+            if result.status != C.ERR_OK:
                 raise LenetError(f"C-sim INFER of images {start} ... {start + len(chunk) - 1} failed: "
                                  f"{C.ERROR_TEXT.get(result.status, result.status)}"
                                  + ("; load weights first" if result.status == C.ERR_NO_WEIGHTS else ""))
+            if trailer != (C.ERR_OK, len(chunk)):
+                last = f"{int(result.words[-1]):#010x}" if result.words.size else "no word"
+                raise LenetError(f"C-sim INFER of images {start} ... {start + len(chunk) - 1}: STATUS is OK but "
+                                 f"the output ends with {last}, not the trailer (error 0, {len(chunk)} images); "
+                                 "the IP breaks contract section 4")
             parts.append(result.words[:-1])
         words = np.concatenate(parts) if parts else np.zeros(0, np.uint32)
         table = words.reshape(-1, C.RESULT_WORDS)

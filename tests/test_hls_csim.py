@@ -224,6 +224,12 @@ def test_library_refuses_misuse_with_clear_errors(trained):
         device.job(C.CMD_INFER, 1, np.zeros(C.IMAGE_WORDS), np.zeros(C.IMAGE_WORDS, bool))
     with pytest.raises(LenetError, match="uint8"):
         device.infer(np.zeros((1, 784), np.float32))
+    device.load_weights(trained)
+    good = device.job(C.CMD_INFER, 1, np.zeros(C.IMAGE_WORDS))
+    short = good._replace(words=good.words[:-1], last=good.last[:-1])  # an IP that drops its trailer
+    device.job = lambda *args: short
+    with pytest.raises(LenetError, match=r"STATUS is OK but the output ends with 0x[0-9a-f]{8}, not the trailer"):
+        device.infer(np.zeros((1, 784), np.uint8))
 
 
 def test_command_line_takes_data_dir_and_refuses_bad_arguments(trained, tmp_path, monkeypatch, capsys):
