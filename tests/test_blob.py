@@ -108,6 +108,16 @@ def test_load_rejects_a_manifest_of_another_blob(q, tmp_path):
     path_json.write_text(json.dumps(doc))
     with pytest.raises(LenetError, match="does not belong"):
         blob.load(path_bin)
+    good = blob.manifest(q)
+    for text, message in (("[]", "a JSON list, not a blob manifest"),
+                          (json.dumps({**good, "sections": ["conv1.w"]}), "not a list of objects"),
+                          (json.dumps({**good, "sections": 3}), "not a list of objects")):
+        path_json.write_text(text)  # valid JSON of the wrong shape: a message, not an AttributeError
+        with pytest.raises(LenetError, match=message):
+            blob.load(path_bin)
+    path_json.write_bytes(b"\xff\xfe{")
+    with pytest.raises(LenetError, match="not valid JSON"):
+        blob.load(path_bin)
     path_json.unlink()
     with pytest.raises(LenetError, match="manifest is missing"):
         blob.load(path_bin)

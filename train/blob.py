@@ -286,8 +286,13 @@ def load(path_bin: str | Path, require_manifest: bool = True) -> QuantizedLeNet:
         return q
     try:
         doc = json.loads(path_json.read_text())
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise LenetError(f"{path_json}: not valid JSON ({e})") from None
+    except OSError as e:
+        raise LenetError(f"{path_json}: cannot read the blob's manifest ({e.strerror or e})") from None
+    if not isinstance(doc, dict):
+        raise LenetError(f"{path_json}: a JSON {type(doc).__name__}, not a blob manifest (an object); "
+                         "re-run `lenet quantize`")
     q.fracs, q.info = _fracs_from_manifest(doc, q, path_json), doc.get("info", {})
     _check_fracs(q.fracs, q.shifts)
     return q
@@ -305,7 +310,10 @@ def _fracs_from_manifest(doc: dict, q: QuantizedLeNet, where: Path) -> dict[str,
     if doc.get("shifts") != q.shifts:
         raise bad(f"shifts {doc.get('shifts')} but the blob's are {q.shifts}")
     fracs = {}
-    by_name = {e.get("name"): e for e in doc.get("sections", [])}
+    sections = doc.get("sections")
+    if not isinstance(sections, list) or not all(isinstance(e, dict) for e in sections):
+        raise bad("'sections' is not a list of objects")
+    by_name = {e.get("name"): e for e in sections}
     for name, sec in SECTION.items():
         e = by_name.get(name)
         if e is None:
