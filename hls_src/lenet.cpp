@@ -321,6 +321,11 @@ void lenet(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, ap_uin
 #pragma HLS ARRAY_PARTITION variable = fc1_w type = cyclic factor = fc1_config::pe
 #pragma HLS ARRAY_PARTITION variable = fc2_w type = cyclic factor = fc2_config::pe
 #pragma HLS ARRAY_PARTITION variable = fc3_w type = cyclic factor = fc3_config::pe
+    // Reset invalidates the loaded weights (contract section 3). The default
+    // config_rtl -reset control leaves globals out of ap_rst_n, so ask for it;
+    // the weight memories themselves keep their contents, unread until a load.
+#pragma HLS RESET variable = weights_valid
+#pragma HLS RESET variable = weights_crc_reg
     errcode_t error = LENET_ERR_OK;
     count_t done = 0;
 
