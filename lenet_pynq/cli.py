@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except LenetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # an unwritable output path, a full disk: the OS says what and where
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
