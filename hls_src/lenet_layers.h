@@ -42,6 +42,21 @@ crc_bits:
     return crc;
 }
 
+// Shifts the 5x5 window one column left and feeds in, on the right, column x
+// of rows y..y+4 of `map`: in a pipelined loop this is a shift register that
+// takes one new column per cycle (conv1 and conv2 both slide this way).
+template <class T, int SIDE> void shift_in_column(T win[kKernel][kKernel], const T map[SIDE][SIDE], int y, int x) {
+#pragma HLS INLINE
+window_rows:
+    for (int ky = 0; ky < kKernel; ky++) {
+#pragma HLS UNROLL
+    window_cols:
+        for (int kx = 0; kx < kKernel - 1; kx++)
+            win[ky][kx] = win[ky][kx + 1];
+        win[ky][kKernel - 1] = map[y + ky][x];
+    }
+}
+
 // conv1 (1->6, 5x5 on the zero-padded 32x32 image), requantize, 2x2 max-pool.
 // All six output channels per cycle (150 multipliers, mapped to fabric: 8x8
 // products waste a DSP48), one output column per cycle: the window is a
@@ -102,14 +117,7 @@ conv1_images:
         conv1_cols:
             for (int x = 0; x < CFG::in_side; x++) {
 #pragma HLS PIPELINE II = 1
-            conv1_shift:
-                for (int ky = 0; ky < kKernel; ky++) {
-#pragma HLS UNROLL
-                conv1_shift_cols:
-                    for (int kx = 0; kx < kKernel - 1; kx++)
-                        win[ky][kx] = win[ky][kx + 1];
-                    win[ky][kKernel - 1] = img[y + ky][x];
-                }
+                shift_in_column<pixel_t, CFG::in_side>(win, img, y, x);
                 if (x < kKernel - 1)
                     continue; // the window is still filling
                 const int ox = x - (kKernel - 1);
@@ -182,14 +190,7 @@ conv2_images:
             conv2_cols:
                 for (int x = 0; x < CFG::in_side; x++) {
 #pragma HLS PIPELINE II = 1
-                conv2_shift:
-                    for (int ky = 0; ky < kKernel; ky++) {
-#pragma HLS UNROLL
-                    conv2_shift_cols:
-                        for (int kx = 0; kx < kKernel - 1; kx++)
-                            win[ky][kx] = win[ky][kx + 1];
-                        win[ky][kKernel - 1] = map[y + ky][x];
-                    }
+                    shift_in_column<pool1_pixel_t, CFG::in_side>(win, map, y, x);
                     if (x < kKernel - 1)
                         continue;
                     const int ox = x - (kKernel - 1);
