@@ -268,14 +268,9 @@ class CsimLenet:
 
 
 def _images(images: np.ndarray) -> np.ndarray:
-    a = np.asarray(images)
-    if a.dtype != np.uint8:
-        raise LenetError(f"C-sim: images must be uint8 raw pixels, got {a.dtype}")
-    if a.shape in ((C.IMAGE_BYTES,), (C.IMAGE_SIDE, C.IMAGE_SIDE)):
-        a = a[None]
-    if a.ndim == 2 and a.shape[1] == C.IMAGE_BYTES or a.ndim == 3 and a.shape[1:] == (C.IMAGE_SIDE,) * 2:
-        return np.ascontiguousarray(a.reshape(-1, C.IMAGE_BYTES))
-    raise LenetError(f"C-sim: images of shape {a.shape}, expected (N, 28, 28) or (N, 784)")
+    from ..train import golden
+
+    return np.ascontiguousarray(golden.as_images(images, "C-sim").reshape(-1, C.IMAGE_BYTES))
 
 
 # --- command line (the Makefile's csim targets) ---------------------------------

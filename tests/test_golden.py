@@ -137,3 +137,17 @@ def test_acc_peak_reports_the_largest_accumulator_per_layer():
     golden.run(q, _images(4), acc_peak=peak)
     assert set(peak) == {layer.name for layer in C.LAYERS}
     assert all(0 < v < 2**24 + 2**14 for v in peak.values())
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((2, 28, 28), np.float32), "must be uint8"),
+    (np.zeros((2, 27, 27), np.uint8), "expected \\(N, 28, 28\\) or \\(N, 784\\)"),
+])
+def test_images_are_checked_once_for_the_golden_model_and_the_csim(bad, message):
+    from lenet_pynq.host import csim
+
+    with pytest.raises(LenetError, match=f"golden model: .*{message}"):
+        golden.run(blob.random_model(0), bad)
+    with pytest.raises(LenetError, match=f"C-sim: .*{message}"):
+        csim._images(bad)
+    assert golden.as_images(np.zeros(784, np.uint8)).shape == (1, 28, 28)  # one image is a batch of one

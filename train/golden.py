@@ -73,15 +73,16 @@ def maxpool2(x: np.ndarray) -> np.ndarray:
                       np.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]))
 
 
-def _images(images: np.ndarray) -> np.ndarray:
+def as_images(images: np.ndarray, who: str = "golden model") -> np.ndarray:
+    """uint8 images (N, 28, 28) or (N, 784), or one image, as (N, 28, 28); else a LenetError naming ``who``."""
     a = np.asarray(images)
     if a.dtype != np.uint8:
-        raise LenetError(f"golden model: images must be uint8 raw pixels, got {a.dtype}")
+        raise LenetError(f"{who}: images must be uint8 raw pixels, got {a.dtype}")
     if a.shape in ((C.IMAGE_BYTES,), (C.IMAGE_SIDE, C.IMAGE_SIDE)):  # one image
         a = a[None]
     if a.ndim == 2 and a.shape[1] == C.IMAGE_BYTES or a.ndim == 3 and a.shape[1:] == (C.IMAGE_SIDE,) * 2:
         return a.reshape(-1, C.IMAGE_SIDE, C.IMAGE_SIDE)
-    raise LenetError(f"golden model: images of shape {a.shape}, expected (N, 28, 28) or (N, 784)")
+    raise LenetError(f"{who}: images of shape {a.shape}, expected (N, 28, 28) or (N, 784)")
 
 
 def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | None) -> np.ndarray:
@@ -109,7 +110,7 @@ def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | 
 def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
         acc_peak: dict | None = None) -> np.ndarray:
     """int32 logits (N, 10) of uint8 ``images``; see the module docstring for ``trace``/``acc_peak``."""
-    x = _images(images)
+    x = as_images(images)
     parts = {} if trace is not None else None
     logits = [_forward(q, x[i:i + CHUNK], parts, acc_peak) for i in range(0, len(x), CHUNK)]
     if trace is not None:
