@@ -142,10 +142,9 @@ def _logit_scale(args) -> float:
     if args.backend == "float":
         return 1.0
     try:
-        q = blob.load(args.weights)
+        return blob.load(args.weights, require_manifest=False).logit_scale()  # no manifest: raw integer scale
     except LenetError:
-        return 1.0  # no manifest: confidences on the raw integer scale
-    return 2.0 ** -q.fracs["fc3"].out_frac
+        return 1.0
 
 
 class _Timed:

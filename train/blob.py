@@ -99,6 +99,10 @@ class QuantizedLeNet:
             self.fracs = {k: LayerFracs(*map(int, v)) for k, v in self.fracs.items()}
             _check_fracs(self.fracs, self.shifts)
 
+    def logit_scale(self) -> float:
+        """fc3's integer logits -> real units (1.0, the raw integer scale, when the fracs are unknown)."""
+        return 1.0 if self.fracs is None else 2.0 ** -self.fracs["fc3"].out_frac
+
     def activation_fracs(self) -> dict[str, int]:
         """Frac of every activation of contract.ACTIVATIONS but ``input`` (for per-layer dumps).
 

@@ -39,7 +39,7 @@ def float_logits(params: dict[str, np.ndarray]) -> LogitsFn:
 def int_logits(path_bin: str | Path) -> LogitsFn:
     """The logits function of the golden integer model with the blob at ``path_bin``, in real units."""
     q = blob.load(path_bin)
-    scale = 2.0 ** -q.fracs["fc3"].out_frac  # real logits, so the confidences mean what the float ones do
+    scale = q.logit_scale()  # real logits, so the confidences mean what the float ones do
     return lambda images: golden.run(q, images) * scale
 
 
