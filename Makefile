@@ -88,7 +88,7 @@ export: $(STAMP)
 	$(LENET) export --blob $(BLOB) --out $(VECTORS) --count $(VECTOR_COUNT)
 
 bench-golden: $(STAMP)
-	$(PY) -m lenet_pynq.train.bench_golden --blob $(BLOB) --batch-size 1000
+	$(PY) -m lenet_pynq.bench_golden --blob $(BLOB) --batch-size 1000
 
 # --- the HLS C++ IP ----------------------------------------------------------------
 # csim: the C++ testbench (g++ -O2) on $(VECTORS): every exported job word for
@@ -96,34 +96,34 @@ bench-golden: $(STAMP)
 # csim-full: the C-sim library against the golden model on all 10,000 test images.
 # hls: Vitis HLS 2024.1 csim, csynth, cosim, export -> $(HLS_IP_REPO), reports/hls.
 csim: $(STAMP) export
-	$(PY) -m lenet_pynq.host.csim tb $(VECTORS)
+	$(LENET) csim tb $(VECTORS)
 
 csim-full: $(STAMP)
-	$(PY) -m lenet_pynq.host.csim full --blob $(BLOB)
+	$(LENET) csim full --blob $(BLOB)
 
 hls:
 	PYTHON=$(PYTHON) hls_src/make_hls.sh $(VECTORS)
 
 # --- the Verilog twin (rtl/) ------------------------------------------------------------
-# sim: the cocotb suite (tests/cocotb_lenet.py) on Verilator, Icarus smoke test;
+# sim: the cocotb suite (rtl/tb/cocotb_lenet.py) on Verilator, Icarus smoke test;
 #   `make sim IP=hls` runs it on the Vitis HLS export of `make hls` instead.
 # sim-bench: cycles per image (steady state), latency of one image, images/s.
 # sim-full: all 10,000 test images through the RTL (C++ Verilator harness), bit-exact.
 # estimate: Yosys synth_xilinx resource estimate for the xc7z020.
 SIM_IP := $(if $(filter command line,$(origin IP)),$(IP),rtl)
 sim: $(STAMP)
-	$(PY) -m lenet_pynq.host.rtl_tools sources --ip $(SIM_IP)
+	$(LENET) rtl sources --ip $(SIM_IP)
 	LENET_SIM_IP=$(SIM_IP) $(PY) -m pytest -q tests/test_rtl_sim.py
 
 sim-bench: $(STAMP)
-	$(PY) -m lenet_pynq.host.rtl_tools bench --ip $(SIM_IP)
+	$(LENET) rtl bench --ip $(SIM_IP)
 
 sim-full: $(STAMP)
-	$(PY) -m lenet_pynq.host.rtl_tools full --blob $(BLOB)
+	$(LENET) rtl full --blob $(BLOB)
 
 estimate: $(STAMP)
 	@$(MAKE) --no-print-directory debian-tools DEBIAN_TOOLS=yosys:yosys
-	$(PY) -m lenet_pynq.host.rtl_tools estimate
+	$(LENET) rtl estimate
 
 # --- the driver: benchmark and notebook ----------------------------------------------
 # bench: accuracy, confusion matrix and throughput of BENCH_BACKEND on BENCH_COUNT
@@ -141,7 +141,7 @@ bench: $(STAMP)
 # (the board runs it unchanged); the executed copy goes to results/.
 NOTEBOOK_COUNT ?= 1000
 notebook: $(STAMP)
-	$(PY) -m lenet_pynq.host.notebook_runner overlay/lenet_mnist.ipynb results/lenet_mnist.ipynb \
+	$(LENET) notebook overlay/lenet_mnist.ipynb results/lenet_mnist.ipynb \
 	  LENET_BACKEND=model LENET_COUNT=$(NOTEBOOK_COUNT) LENET_WEIGHTS=$(CURDIR)/$(BLOB)
 
 # --- bitstream (Vivado 2024.1) -------------------------------------------------

@@ -1,8 +1,10 @@
 """lenet-pynq: LeNet-5 from NumPy training to an AXI-Stream accelerator on the PYNQ-Z2.
 
 One import package, ``lenet_pynq``, assembled from the top-level folders so a
-reader finds the training under train/, the driver under host/ and the
-overlay under overlay/.
+reader finds the contract's code under lenet_pynq/, the training under
+train/, the board's driver under host/, its stand-ins under sim/ and the
+overlay under overlay/. The RTL and HLS sources ship inside it too, so an
+installed package simulates what a checkout does.
 """
 
 from setuptools import setup
@@ -15,16 +17,24 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     python_requires=">=3.10",
-    packages=["lenet_pynq", "lenet_pynq.train", "lenet_pynq.host", "lenet_pynq.overlay"],
+    packages=[
+        "lenet_pynq", "lenet_pynq.train", "lenet_pynq.host", "lenet_pynq.overlay", "lenet_pynq.sim",
+        "lenet_pynq.rtl", "lenet_pynq.hls_src",
+    ],
     package_dir={
         "lenet_pynq": "lenet_pynq",
         "lenet_pynq.train": "train",
         "lenet_pynq.host": "host",
         "lenet_pynq.overlay": "overlay",
+        "lenet_pynq.sim": "sim",
+        "lenet_pynq.rtl": "rtl",
+        "lenet_pynq.hls_src": "hls_src",
     },
     package_data={
         "lenet_pynq.overlay": ["*.ipynb", "*.bit", "*.hwh", "*.bin", "*.json"],
         "lenet_pynq.train": ["pretrained/*.json", "pretrained/*.bin"],
+        "lenet_pynq.rtl": ["*.v", "*.vh", "tb/*.py", "tb/*.cpp"],
+        "lenet_pynq.hls_src": ["*.cpp", "*.h", "*.tcl", "*.sh", "csim_shim/*.h"],
     },
     install_requires=["numpy>=1.21", "tqdm>=4.60"],
     extras_require={

@@ -1,1 +1,1 @@
-"""What runs on the board and in simulation: the driver, the device transports, the benchmark."""
+"""What runs on the board: the pynq driver of the LeNet IP and the benchmark."""

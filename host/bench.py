@@ -1,40 +1,53 @@
 """`lenet bench`: accuracy and throughput of one backend on the MNIST test set.
 
-Backends, all classifying the same uint8 test images:
+Every backend is a :class:`~lenet_pynq.classifier.Classifier` made by a
+factory named in :data:`BACKENDS`, classifying the same uint8 test images:
 
 - ``pynq``  the board: ``LeNetOverlay`` (lenet.bit) with the weights blob;
 - ``model`` the same driver and pynq classes, off the board, on the Python
-  device model (``host/model_device.py``);
+  device model;
 - ``rtl``   the same driver and pynq classes on the Verilog IP in a cocotb
   simulation (slow: use a small ``--count``);
-- ``csim``  the HLS C++ IP compiled with g++ (``lenet_pynq.host.csim``);
+- ``csim``  the HLS C++ IP compiled with g++;
 - ``int``   the golden integer model (NumPy);
 - ``float`` the float model from its checkpoint.
 
+The table names modules, and only the chosen one is imported, as the `lenet`
+command does with its subcommands: on the board, the benchmark loads neither
+the training code nor the stand-ins.
+
 The report (accuracy, per-class accuracy, confidences) is ``lenet test``'s
-(:class:`lenet_pynq.train.evaluate.Report`); this command adds the confusion
-matrix, the throughput and per-batch latency, and for the device backends the
+(:class:`lenet_pynq.report.Report`); this command adds the confusion matrix,
+the throughput and per-batch latency, and for the device backends the
 speed-up over the golden model in NumPy on this CPU, which on the board is
 the ARM core.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .. import contract as C
+from .. import blob, golden, mnist, weights
 from ..errors import LenetError
-from ..train import blob, checkpoint, golden, mnist
-from ..train.evaluate import Report, evaluate, positive_int
+from ..report import Report, confusion_lines, confusion_matrix, evaluate, positive_int
+from .driver import JOB_IMAGES
 
-BACKENDS = ("pynq", "model", "rtl", "csim", "int", "float")
+# backend -> "module:factory"; factory(args) returns a Classifier without weights
+BACKENDS = {
+    "pynq": "lenet_pynq.overlay.lenet_overlay:open_classifier",
+    "model": "lenet_pynq.sim.model_overlay:open_classifier",
+    "rtl": "lenet_pynq.sim.rtl_overlay:RtlBench",
+    "csim": "lenet_pynq.sim.csim:open_classifier",
+    "int": "lenet_pynq.golden:GoldenClassifier",
+    "float": "lenet_pynq.train.evaluate:FloatClassifier",
+}
 DEVICES = ("pynq", "model", "rtl", "csim")  # compared with the golden model on the CPU
-DEFAULT_BLOB = Path(checkpoint.DEFAULT_DIR) / f"{checkpoint.DEFAULT_NAME}_int8.bin"
-DEFAULT_BATCH = 1000
+DEFAULT_BLOB = weights.blob_path(weights.DEFAULT_DIR, weights.DEFAULT_NAME)
 
 
 def _on_board() -> bool:
@@ -42,15 +55,15 @@ def _on_board() -> bool:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--backend", choices=BACKENDS, default="pynq" if _on_board() else "model",
+    p.add_argument("--backend", choices=tuple(BACKENDS), default="pynq" if _on_board() else "model",
                    help="what classifies (default: pynq on the board, model elsewhere)")
     p.add_argument("--count", type=positive_int, default=mnist.SIZES["test"],
                    help="test images to classify, from the first (default all 10000)")
-    p.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH,
-                   help=f"images per batch, i.e. per IP job on the device backends (default {DEFAULT_BATCH})")
+    p.add_argument("--batch-size", type=positive_int, default=JOB_IMAGES,
+                   help=f"images per batch, i.e. per IP job on the device backends (default {JOB_IMAGES})")
     p.add_argument("--weights", default=str(DEFAULT_BLOB),
                    help=f"the int8 weights blob (default {DEFAULT_BLOB}); its .json manifest scales the confidences")
-    checkpoint.add_arguments(p, "float backend: checkpoint directory")
+    weights.add_arguments(p, "float backend: checkpoint directory")
     p.add_argument("--bitfile", default=None, help="pynq backend: the .bit to load (default: the installed lenet.bit)")
     mnist.add_data_dir_argument(p)
     p.add_argument("--reference-count", type=positive_int, default=1000,
@@ -60,81 +73,15 @@ def add_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-# --- backends: each gives a logits function (uint8 images -> int or float logits) -----
-
-class _DeviceLogits:
-    """Logits of an IP, checking on every batch that its class word agrees with its own logits.
-
-    ``classify(images) -> (classes, logits)`` is one backend's inference.
-    """
-
-    def __init__(self, classify, description: str, extra=None):
-        self.classify = classify
-        self.description = description
-        self.extra = extra  # optional: () -> dict of backend-specific figures for the report
-        self.class_mismatches = 0
-
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        classes, logits = self.classify(images)
-        self.class_mismatches += int((np.asarray(classes) != golden.classify(logits)).sum())
-        return logits
-
-
-def _driver_logits(overlay, args) -> _DeviceLogits:
-    lenet = overlay.lenet
-    lenet.load_weights(args.weights)
-
-    def classify(images):
-        r = lenet.classify(images, batch_size=len(images))
-        return r.classes, r.logits
-
-    return _DeviceLogits(classify, f"{args.backend}: {lenet!r}")
-
-
-def backend_logits(args):
-    """The logits function of ``args.backend``: uint8 images -> logits, with a ``description``."""
-    b = args.backend
-    if b == "pynq":
-        from ..overlay.lenet_overlay import LeNetOverlay
-
-        return _driver_logits(LeNetOverlay(args.bitfile) if args.bitfile else LeNetOverlay(), args)
-    if b == "model":
-        from .model_device import open_model_overlay
-
-        return _driver_logits(open_model_overlay(), args)
-    if b == "rtl":
-        from .rtl_device import RtlBench
-
-        rtl = RtlBench(args.weights)
-
-        def simulated() -> dict:
-            ns = rtl.sim_ns / max(1, rtl.images)
-            return {"rtl_simulated": {"ns_per_image": ns, "clock_mhz": C.CLOCK_MHZ,
-                                      "images_per_second": 1e9 / ns if ns else None}}
-
-        return _DeviceLogits(rtl.classify, f"rtl: {rtl!r}", extra=simulated)
-    if b == "csim":
-        from .csim import CsimLenet
-
-        ip = CsimLenet()
-        ip.load_weights(args.weights)
-
-        def classify(images):
-            r = ip.infer(images, batch=len(images))
-            return r.classes, r.logits
-
-        return _DeviceLogits(classify, f"csim: {ip!r}")
-    if b == "int":
-        q = blob.load(args.weights, require_manifest=False)
-        fn = lambda images: golden.run(q, images)
-        fn.description = f"int: golden model of {args.weights}"
-        return fn
-    from ..train.evaluate import float_logits
-
-    params = checkpoint.load(args.weights_dir, args.model_name)
-    fn = float_logits(params)
-    fn.description = f"float: checkpoint {checkpoint.paths(args.weights_dir, args.model_name)[0]}"
-    return fn
+def open_backend(args):
+    """The Classifier of ``args.backend``, with its weights loaded."""
+    module, factory = BACKENDS[args.backend].split(":")
+    classifier = getattr(importlib.import_module(module), factory)(args)
+    if args.backend == "float":
+        classifier.load_weights(weights.checkpoint_paths(args.weights_dir, args.model_name)[0])
+    else:
+        classifier.load_weights(args.weights)
+    return classifier
 
 
 def _logit_scale(args) -> float:
@@ -148,38 +95,26 @@ def _logit_scale(args) -> float:
 
 
 class _Timed:
-    """Wraps a logits function, recording the wall time and size of every batch."""
+    """A classifier as a logits function, recording every batch's time, logits and class-word mismatches."""
 
-    def __init__(self, fn, scale: float):
-        self.fn, self.scale = fn, scale
+    def __init__(self, classifier, scale: float):
+        self.classifier, self.scale = classifier, scale
         self.seconds: list[float] = []
         self.sizes: list[int] = []
         self.logits: list[np.ndarray] = []
+        self.class_mismatches = 0
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         t0 = time.perf_counter()
-        logits = self.fn(images)
+        r = self.classifier.classify(images, batch_size=len(images))
         self.seconds.append(time.perf_counter() - t0)
         self.sizes.append(len(images))
-        self.logits.append(np.asarray(logits))
-        return np.asarray(logits, dtype=np.float64) * self.scale
+        self.logits.append(np.asarray(r.logits))
+        self.class_mismatches += int((np.asarray(r.classes) != golden.classify(r.logits)).sum())
+        return np.asarray(r.logits, dtype=np.float64) * self.scale
 
 
 # --- the report additions ------------------------------------------------------------
-
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
-    """(10, 10) counts: row = true class, column = predicted class."""
-    m = np.zeros((C.NUM_CLASSES, C.NUM_CLASSES), dtype=np.int64)
-    np.add.at(m, (np.asarray(labels), np.asarray(predictions)), 1)
-    return m
-
-
-def confusion_lines(m: np.ndarray) -> list[str]:
-    width = max(5, len(str(m.max())) + 1)
-    head = "true\\pred" + "".join(f"{k:>{width}}" for k in range(len(m)))
-    return ["Confusion matrix (rows: true class, columns: predicted):", head] + [
-        f"{k:>9}" + "".join(f"{v:>{width}}" for v in row) for k, row in enumerate(m)]
-
 
 def timing(seconds: list[float], sizes: list[int]) -> dict:
     s = np.array(seconds)
@@ -237,17 +172,18 @@ def run(args) -> int:
                          "(or `lenet quantize`), or pass --weights")
     images, labels = mnist.load("test", args.data_dir)
     images, labels = images[: args.count], labels[: args.count]
-    fn = backend_logits(args)
-    source = fn.description
-    timed = _Timed(fn, _logit_scale(args))
+    classifier = open_backend(args)
+    source = f"{classifier.label}: {classifier!r}"
+    timed = _Timed(classifier, _logit_scale(args))
     report: Report = evaluate(timed, images, labels, args.batch_size,
                               progress=not (args.json or args.no_progress))
     m = confusion_matrix(report.labels, report.predictions)
     result = {"backend": args.backend, "source": source, **report.to_dict(),
               "confusion": m.tolist(), "throughput": timing(timed.seconds, timed.sizes)}
-    if isinstance(fn, _DeviceLogits):
-        result["class_word_mismatches"] = fn.class_mismatches
-        result.update(fn.extra() if fn.extra else {})
+    if classifier.integer:
+        result["class_word_mismatches"] = timed.class_mismatches
+    if hasattr(classifier, "extra"):
+        result.update(classifier.extra())
     if args.backend in DEVICES:
         ref = reference_timing(args, images)
         ref_logits = golden.run(blob.load(args.weights, require_manifest=False), images[: ref["images"]])

@@ -20,9 +20,12 @@ COMMANDS = {
     "test": ("lenet_pynq.train.evaluate", "evaluate a checkpoint (float or --int) on the test set"),
     "infer": ("lenet_pynq.train.infer", "classify single test images, optionally dumping every layer"),
     "quantize": ("lenet_pynq.train.quantize", "int8 post-training quantization: write the weights blob"),
-    "export": ("lenet_pynq.train.export", "write hardware test vectors (stream words, per-layer dumps)"),
-    "compare": ("lenet_pynq.train.compare", "name the first layer and element where two dumps differ"),
+    "export": ("lenet_pynq.export", "write hardware test vectors (stream words, per-layer dumps)"),
+    "compare": ("lenet_pynq.compare", "name the first layer and element where two dumps differ"),
     "bench": ("lenet_pynq.host.bench", "accuracy and throughput of a backend (board, model, RTL, C-sim, NumPy)"),
+    "csim": ("lenet_pynq.sim.csim", "the HLS C++ IP under g++: testbench, all test images, per-layer dump"),
+    "rtl": ("lenet_pynq.sim.rtl_tools", "the Verilog IP: sources, cycle bench, Yosys estimate, dump, all test images"),
+    "notebook": ("lenet_pynq.sim.notebook", "execute a notebook headless in this Python (the device model's board)"),
 }
 
 

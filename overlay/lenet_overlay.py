@@ -16,7 +16,8 @@ from pynq import Overlay
 
 from .. import contract as C
 from ..errors import LenetError
-from ..host.driver import LeNetIP, check_design
+from ..host.design import check_design
+from ..host.driver import LeNetIP
 
 BITFILE = Path(__file__).resolve().parent / "lenet.bit"
 
@@ -30,7 +31,7 @@ def _board_device():
     except RuntimeError as e:
         raise LenetError(
             f"pynq found no FPGA ({e}): LeNetOverlay() programs the PYNQ-Z2 it runs on. Off the board use "
-            "`lenet bench --backend model` or lenet_pynq.host.model_device.open_model_overlay()") from None
+            "`lenet bench --backend model` or lenet_pynq.sim.model_overlay.open_model_overlay()") from None
 
 
 class LeNetOverlay(Overlay):
@@ -69,4 +70,11 @@ class LeNetOverlay(Overlay):
         if download:
             self.download()
         self.lenet: LeNetIP = getattr(self, C.BD_IP_NAME)
+        self.lenet.overlay = self  # the overlay lives as long as its driver is in use
         self.lenet.attach_dma(getattr(self, C.BD_DMA_NAME))
+
+
+def open_classifier(args=None) -> LeNetIP:
+    """``lenet bench --backend pynq``: the board's overlay (``--bitfile``, default the installed one)."""
+    bitfile = getattr(args, "bitfile", None)
+    return (LeNetOverlay(bitfile) if bitfile else LeNetOverlay()).lenet

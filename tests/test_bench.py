@@ -6,10 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from lenet_pynq.train import blob, checkpoint
-from lenet_pynq.train.model import he_init
 
+from lenet_pynq import blob
 from lenet_pynq.cli import main
+from lenet_pynq.train import checkpoint
+from lenet_pynq.train.model import he_init
 
 COUNT = 400
 

@@ -6,8 +6,8 @@ import zlib
 
 import numpy as np
 import pytest
-from lenet_pynq.train import blob
 
+from lenet_pynq import blob
 from lenet_pynq import contract as C
 from lenet_pynq.errors import LenetError
 

@@ -1,8 +1,6 @@
 """The `lenet` command itself: help, unknown commands, and one-line errors from the OS."""
 
-from lenet_pynq.train import blob
-
-from lenet_pynq import cli
+from lenet_pynq import blob, cli
 
 
 def test_help_lists_every_command(capsys):

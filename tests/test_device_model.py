@@ -5,10 +5,10 @@ import zlib
 
 import numpy as np
 import pytest
-from lenet_pynq.train import blob, golden
-from lenet_pynq.train.device_model import DeviceModel, pack_images, unpack_images
 
+from lenet_pynq import blob, golden
 from lenet_pynq import contract as C
+from lenet_pynq.ip_model import DeviceModel, pack_images, unpack_images
 
 IDLE, DONE_IDLE_READY = C.CTRL_IDLE, C.CTRL_DONE | C.CTRL_IDLE | C.CTRL_READY
 

@@ -1,6 +1,6 @@
 """The driver through the real pynq classes on the Verilog IP (the seam's backend (b)).
 
-One simulation (cocotb + Verilator, ``host/rtl_driver_tb.py``) runs the
+One simulation (cocotb + Verilator, ``rtl/tb/cocotb_driver.py``) runs the
 unchanged driver in a bridge thread: a corrupted blob is refused with the
 IP's error code, the good blob loads with its CRC read back, then MNIST test
 images are classified; the logits must be the golden model's, integer for
@@ -14,10 +14,10 @@ import os
 
 import numpy as np
 import pytest
-from lenet_pynq.host.rtl_device import run_driver_job
-from lenet_pynq.train import blob, golden, mnist
 
+from lenet_pynq import blob, golden, mnist
 from lenet_pynq import contract as C
+from lenet_pynq.sim.rtl_overlay import run_driver_job
 
 COUNT = int(os.environ.get("LENET_RTL_DRIVER_COUNT", "200"))
 

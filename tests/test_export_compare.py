@@ -5,12 +5,11 @@ import shutil
 
 import numpy as np
 import pytest
-from lenet_pynq.train import blob, compare, dumps, export, golden
-from lenet_pynq.train.device_model import DeviceModel
 
-from lenet_pynq import cli
+from lenet_pynq import blob, cli, compare, dumps, export, golden
 from lenet_pynq import contract as C
 from lenet_pynq.errors import LenetError
+from lenet_pynq.ip_model import DeviceModel
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +141,7 @@ def test_parse_indices():
 
 
 def test_export_command_takes_the_requested_test_images(tmp_path, capsys):
-    from lenet_pynq.train import mnist
+    from lenet_pynq import mnist
 
     path, _ = blob.save(blob.random_model(2), tmp_path / "w_int8.bin")
     out = tmp_path / "v"

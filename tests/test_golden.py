@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from lenet_pynq.train import blob, golden
 
+from lenet_pynq import blob, golden
 from lenet_pynq import contract as C
 from lenet_pynq.errors import LenetError
+from lenet_pynq.images import as_images
 
 
 def _wrap(v: int) -> int:
@@ -140,14 +141,14 @@ def test_acc_peak_reports_the_largest_accumulator_per_layer():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (np.zeros((2, 28, 28), np.float32), "must be uint8"),
+    (np.zeros((2, 28, 28), np.float32), "expected uint8"),
     (np.zeros((2, 27, 27), np.uint8), "expected \\(N, 28, 28\\) or \\(N, 784\\)"),
 ])
-def test_images_are_checked_once_for_the_golden_model_and_the_csim(bad, message):
-    from lenet_pynq.host import csim
+def test_images_are_checked_once_for_the_golden_model_the_csim_and_the_driver(bad, message):
+    from lenet_pynq.sim import csim
 
     with pytest.raises(LenetError, match=f"golden model: .*{message}"):
         golden.run(blob.random_model(0), bad)
     with pytest.raises(LenetError, match=f"C-sim: .*{message}"):
         csim._images(bad)
-    assert golden.as_images(np.zeros(784, np.uint8)).shape == (1, 28, 28)  # one image is a batch of one
+    assert as_images(np.zeros(784, np.uint8)).shape == (1, 28, 28)  # one image is a batch of one

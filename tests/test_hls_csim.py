@@ -14,21 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lenet_pynq.host import csim
-from lenet_pynq.train import (
-    blob,
-    compare,
-    export,
-    golden,
-    mnist,
-    model,
-    quantize,
-    trainer,
-)
-from lenet_pynq.train.device_model import DeviceModel, pack_images
 
+from lenet_pynq import blob, cli, compare, export, golden, mnist
 from lenet_pynq import contract as C
 from lenet_pynq.errors import LenetError
+from lenet_pynq.ip_model import DeviceModel, pack_images
+from lenet_pynq.sim import csim
+from lenet_pynq.train import model, quantize, trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 N_IMAGES = 300
@@ -92,8 +84,10 @@ def test_testbench_fails_on_a_wrong_expected_logit(vectors, tmp_path):
 def test_library_gives_the_golden_words_classes_and_logits(ip, trained, vectors):
     images = np.fromfile(vectors / "images.bin", np.uint8).reshape(-1, C.IMAGE_BYTES)
     expected = np.fromfile(vectors / "infer_out.bin", "<u4")[:-1]
-    got = ip.infer(images, batch=128)  # three jobs
-    np.testing.assert_array_equal(got.words, expected)
+    got = ip.classify(images, batch_size=128)  # three jobs
+    assert got.batch_sizes == [128, 128, len(images) - 256]
+    np.testing.assert_array_equal(golden.result_words(got.logits), expected)
+    np.testing.assert_array_equal(got.classes, golden.classify(got.logits))
     want = golden.run(trained, images)
     np.testing.assert_array_equal(got.logits, want)
     np.testing.assert_array_equal(got.classes, golden.classify(want))
@@ -181,7 +175,7 @@ def _bad_jobs(good_blob: np.ndarray, image_words: np.ndarray) -> list[tuple]:
 
 
 def test_every_malformed_job_behaves_as_the_device_model(trained, data):
-    """Output words, TLAST flags and registers job by job, against train/device_model.py."""
+    """Output words, TLAST flags and registers job by job, against the device model (lenet_pynq/ip_model.py)."""
     good_blob = np.frombuffer(blob.encode(trained), "<u4")
     image_words = pack_images(data[2][:3])
     device, model_ = csim.CsimLenet(), DeviceModel()
@@ -211,7 +205,7 @@ def test_the_ip_stops_reading_at_the_first_tlast(ip, data):
 def test_library_refuses_misuse_with_clear_errors(trained):
     device = csim.CsimLenet()
     with pytest.raises(LenetError, match="NO_WEIGHTS.*load weights first"):
-        device.infer(np.zeros((1, 784), np.uint8))
+        device.classify(np.zeros((1, 784), np.uint8))
     with pytest.raises(LenetError, match="BAD_CRC"):
         data = bytearray(blob.encode(trained))
         data[100] ^= 1
@@ -223,13 +217,13 @@ def test_library_refuses_misuse_with_clear_errors(trained):
     with pytest.raises(ValueError, match="no TLAST"):
         device.job(C.CMD_INFER, 1, np.zeros(C.IMAGE_WORDS), np.zeros(C.IMAGE_WORDS, bool))
     with pytest.raises(LenetError, match="uint8"):
-        device.infer(np.zeros((1, 784), np.float32))
+        device.classify(np.zeros((1, 784), np.float32))
     device.load_weights(trained)
     good = device.job(C.CMD_INFER, 1, np.zeros(C.IMAGE_WORDS))
     short = good._replace(words=good.words[:-1], last=good.last[:-1])  # an IP that drops its trailer
     device.job = lambda *args: short
     with pytest.raises(LenetError, match=r"STATUS is OK but the output ends with 0x[0-9a-f]{8}, not the trailer"):
-        device.infer(np.zeros((1, 784), np.uint8))
+        device.classify(np.zeros((1, 784), np.uint8))
 
 
 def test_command_line_takes_data_dir_and_refuses_bad_arguments(trained, tmp_path, monkeypatch, capsys):
@@ -238,15 +232,15 @@ def test_command_line_takes_data_dir_and_refuses_bad_arguments(trained, tmp_path
     monkeypatch.chdir(tmp_path)  # no data/mnist here, and no $LENET_MNIST_DIR: only --data-dir finds MNIST
     monkeypatch.delenv(mnist.ENV_VAR, raising=False)
     monkeypatch.setattr(mnist, "download", lambda d, name: pytest.fail(f"tried to download {name}"))
-    assert csim.main(["dump", "--blob", str(path_bin), "--count", "2", "--data-dir", str(data_dir),
+    assert cli.main(["csim", "dump", "--blob", str(path_bin), "--count", "2", "--data-dir", str(data_dir),
                       "--out", str(tmp_path / "dump")]) == 0
     assert (tmp_path / "dump" / "manifest.json").is_file()
-    assert csim.main(["dump", "--blob", str(path_bin), "--vectors", str(tmp_path / "none")]) == 1
+    assert cli.main(["csim", "dump", "--blob", str(path_bin), "--vectors", str(tmp_path / "none")]) == 1
     assert "no images.bin" in capsys.readouterr().err
     for what in ("full", "dump"):
         for count in ("0", "-1"):  # -1 used to mean "all but the last", 0 a ZeroDivisionError
             with pytest.raises(SystemExit):
-                csim.main([what, "--count", count])
+                cli.main(["csim", what, "--count", count])
 
 
 def test_pragmas_put_the_registers_at_the_contract_offsets():

@@ -7,10 +7,10 @@ element and parameter with (L(v + h) - L(v - h)) / 2h.
 
 import numpy as np
 import pytest
-from lenet_pynq.train import layers, model
 from numpy.lib.stride_tricks import sliding_window_view
 
 from lenet_pynq import contract
+from lenet_pynq.train import layers, model
 
 H = 1e-6
 RTOL = 1e-6

@@ -9,8 +9,8 @@ import threading
 
 import numpy as np
 import pytest
-from lenet_pynq.train import mnist
 
+from lenet_pynq import mnist
 from lenet_pynq.errors import LenetError
 
 TEST_FILES = mnist.FILES["test"]

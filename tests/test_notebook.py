@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lenet_pynq.host.notebook_runner import execute
+from lenet_pynq.sim.notebook import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "overlay" / "lenet_mnist.ipynb"

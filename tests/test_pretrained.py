@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lenet_pynq.train import blob, checkpoint, evaluate, golden, mnist, quantize
+
+from lenet_pynq import blob, golden, mnist
+from lenet_pynq.train import checkpoint, evaluate, quantize
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = (ROOT / "train" / "pretrained", "lenet")

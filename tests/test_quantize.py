@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from lenet_pynq.train import golden, model, quantize
 
 from lenet_pynq import contract as C
+from lenet_pynq import golden
 from lenet_pynq.errors import LenetError
+from lenet_pynq.train import model, quantize
 
 
 def test_round_away_from_zero():
@@ -78,7 +79,8 @@ def test_rejects_a_bad_percentile(quantized):
 
 
 def test_lenet_test_int_uses_the_golden_model_in_real_units(tmp_path):
-    from lenet_pynq.train import blob, evaluate
+    from lenet_pynq import blob
+    from lenet_pynq.train import evaluate
 
     q = blob.random_model(1)
     path, _ = blob.save(q, tmp_path / "m_int8.bin")
@@ -90,9 +92,8 @@ def test_lenet_test_int_uses_the_golden_model_in_real_units(tmp_path):
 
 
 def test_quantize_command_writes_a_loadable_blob(tmp_path, capsys):
-    from lenet_pynq.train import blob, checkpoint
-
-    from lenet_pynq import cli
+    from lenet_pynq import blob, cli
+    from lenet_pynq.train import checkpoint
 
     checkpoint.save(model.LeNet5(seed=4).params, tmp_path, "m")
     out = tmp_path / "m_int8.bin"

@@ -1,9 +1,9 @@
 """The parts of `make estimate` that do not need Yosys: reading its output, counting resources."""
 
 import pytest
-from lenet_pynq.host import rtl_tools
 
 from lenet_pynq.errors import LenetError
+from lenet_pynq.sim import rtl_tools
 
 # Yosys 0.23 prints the hierarchy as text into `stat -json` (not valid JSON as a whole).
 YOSYS_023_STAT = """{

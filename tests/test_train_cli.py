@@ -13,11 +13,11 @@ import sys
 
 import numpy as np
 import pytest
-from lenet_pynq.train import checkpoint, dumps, evaluate, mnist, optim, trainer
-from lenet_pynq.train.model import LeNet5, preprocess
 
-from lenet_pynq import cli, contract
+from lenet_pynq import cli, contract, dumps, mnist
 from lenet_pynq.errors import LenetError
+from lenet_pynq.train import checkpoint, evaluate, optim, trainer
+from lenet_pynq.train.model import LeNet5, preprocess
 
 
 @pytest.fixture()

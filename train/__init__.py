@@ -1,1 +1,1 @@
-"""Training, quantization and the golden integer model (runs on a PC)."""
+"""Training the float LeNet-5: the model, its layers, the optimizer, checkpoints, quantization (runs on a PC)."""

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
+from .. import mnist
 from ..errors import LenetError
-from . import mnist
 from .heap import keep_freed_memory
 from .layers import cross_entropy
 from .model import LeNet5, preprocess

@@ -17,25 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import weights
 from ..errors import LenetError
 from .model import PARAM_NAMES, PARAM_SHAPES
 
 FORMAT = "lenet-float-1"
 DTYPE = np.dtype("<f4")
-DEFAULT_DIR = "weights"
-DEFAULT_NAME = "lenet"
-
-
-def add_arguments(parser, weights_dir_help: str = "checkpoint directory") -> None:
-    """``--weights-dir`` and ``--model-name``, the same for every command that reads or writes a checkpoint."""
-    parser.add_argument("--weights-dir", default=DEFAULT_DIR, help=f"{weights_dir_help} (default {DEFAULT_DIR})")
-    parser.add_argument("--model-name", default=DEFAULT_NAME,
-                        help=f"checkpoint name: <dir>/<name>.json + .bin (default {DEFAULT_NAME})")
-
-
-def paths(weights_dir: str | Path, name: str) -> tuple[Path, Path]:
-    d = Path(weights_dir)
-    return d / f"{name}.json", d / f"{name}.bin"
+paths = weights.checkpoint_paths
 
 
 def save(params: dict[str, np.ndarray], weights_dir: str | Path, name: str, meta: dict | None = None) -> Path:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import contract
+from .. import contract, dumps, mnist, weights
 from ..errors import LenetError
-from . import checkpoint, dumps, mnist
+from ..runlog import open_log
+from . import checkpoint
 from .layers import softmax
 from .model import LeNet5, preprocess
-from .runlog import open_log
 
 DEFAULT_DUMP_DIR = Path("intermediate")
 
@@ -36,7 +36,7 @@ def trace_image(params: dict[str, np.ndarray], image: np.ndarray) -> dict[str, n
 def add_arguments(p) -> None:
     p.add_argument("--test-sample", type=int, default=0, help="index of the test image (default 0)")
     mnist.add_data_dir_argument(p)
-    checkpoint.add_arguments(p)
+    weights.add_arguments(p)
     p.add_argument("--save-intermediate", action="store_true",
                    help="write every layer's output as a per-layer dump (see --dump-dir)")
     p.add_argument("--dump-dir", type=Path, default=DEFAULT_DUMP_DIR,

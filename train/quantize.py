@@ -24,10 +24,11 @@ import time
 
 import numpy as np
 
+from .. import blob, golden, mnist, weights
 from .. import contract as C
+from ..blob import LayerFracs, QuantizedLeNet
 from ..errors import LenetError
-from . import blob, checkpoint, golden, mnist, model
-from .blob import LayerFracs, QuantizedLeNet
+from . import checkpoint, model
 
 DEFAULT_OUT = "weights/lenet_int8.bin"
 DEFAULT_PERCENTILE = 99.99
@@ -130,7 +131,7 @@ def _measure(q: QuantizedLeNet, images: np.ndarray, float_trace: dict, report: d
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    checkpoint.add_arguments(p, "directory of the float checkpoint")
+    weights.add_arguments(p, "directory of the float checkpoint")
     p.add_argument("--out", "-o", default=DEFAULT_OUT,
                    help=f"blob to write, manifest beside it (default {DEFAULT_OUT})")
     p.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION,

@@ -18,14 +18,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
+from .. import mnist, weights
 from ..errors import LenetError
-from . import checkpoint, mnist
-from .evaluate import DEFAULT_BATCH, PREDICTIONS_FILE, Report, evaluate, positive_int
+from ..report import DEFAULT_BATCH, PREDICTIONS_FILE, Report, evaluate, positive_int
+from ..runlog import FILE_ONLY, open_log
+from . import checkpoint
 from .heap import keep_freed_memory
 from .layers import cross_entropy
 from .model import LeNet5, preprocess
 from .optim import OPTIMIZERS, cosine_lr
-from .runlog import FILE_ONLY, open_log
 
 DEFAULT_LR = {"sgd": 0.05, "adam": 0.001}
 SCHEDULES = ("cosine", "constant")
@@ -118,7 +119,7 @@ def add_arguments(p) -> None:
                    help=f"learning-rate schedule over all steps (default {c.schedule})")
     p.add_argument("--seed", type=int, default=c.seed, help=f"initialisation and shuffling seed (default {c.seed})")
     mnist.add_data_dir_argument(p)
-    checkpoint.add_arguments(p, "where to save the checkpoint")
+    weights.add_arguments(p, "where to save the checkpoint")
     p.add_argument("--train-limit", type=positive_int, default=None,
                    help="train on the first N training images only (quick runs)")
     p.add_argument("--batch-size-test", type=positive_int, default=DEFAULT_BATCH,

@@ -2,8 +2,8 @@
 
 :func:`open_model_overlay` builds the whole stack the board has, with the
 hardware replaced below pynq: a generated .hwh, a
-:class:`~lenet_pynq.host.device_seam.SeamDevice` whose IP registers and
-streams are :class:`lenet_pynq.train.device_model.DeviceModel`, and the real
+:class:`~lenet_pynq.sim.seam.SeamDevice` whose IP registers and
+streams are :class:`lenet_pynq.ip_model.DeviceModel`, and the real
 ``LeNetOverlay`` / ``LeNetIP`` / ``pynq.lib.dma.DMA`` on top.
 """
 
@@ -16,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..train.device_model import DeviceModel
-from .device_seam import SeamDevice
-from .seam_hwh import write_design
+from ..ip_model import DeviceModel
+from ..overlay.lenet_overlay import LeNetOverlay
+from .hwh import write_design
+from .seam import SeamDevice
 
 
 class ModelStream:
-    """:class:`DeviceModel`'s streams as a DMA :class:`~lenet_pynq.host.dma_model.StreamEndpoint`.
+    """:class:`DeviceModel`'s streams as a DMA :class:`~lenet_pynq.sim.dma_model.StreamEndpoint`.
 
     Input packets wait here until the model runs a job (the IP holds
     ``in_r_TREADY`` low while idle), then go in whole: a job consumes its
@@ -63,14 +64,13 @@ class ModelStream:
 def model_seam(model: DeviceModel | None = None) -> SeamDevice:
     """A seam device whose IP is ``model`` (a fresh :class:`DeviceModel` by default)."""
     model = model or DeviceModel()
-    return SeamDevice(model, ModelStream(model), tag="lenet_model")
+    return SeamDevice(model, ModelStream(model), tag="lenet_model", label="model device")
 
 
 def open_model_overlay(directory: str | Path | None = None, device: SeamDevice | None = None, **hwh):
     """``LeNetOverlay`` on the device model: write the .hwh to ``directory`` (by default a temporary
     one, removed with the overlay) and load it on ``device`` (default :func:`model_seam`). ``hwh``
     overrides design parameters."""
-    from ..overlay.lenet_overlay import LeNetOverlay
 
     temporary = not directory
     directory = directory or tempfile.mkdtemp(prefix="lenet_seam_")
@@ -84,3 +84,8 @@ def open_model_overlay(directory: str | Path | None = None, device: SeamDevice |
     if temporary:  # removed with the overlay, or at exit at the latest
         weakref.finalize(overlay, shutil.rmtree, directory, ignore_errors=True)
     return overlay
+
+
+def open_classifier(args=None):
+    """``lenet bench --backend model``: the driver (a Classifier) on a fresh model device."""
+    return open_model_overlay().lenet

@@ -65,11 +65,11 @@ from xml.etree import ElementTree
 
 from .. import contract as C
 from ..errors import LenetError
+from . import paths
 
-ROOT = Path(__file__).resolve().parent.parent
-RTL_DIR = ROOT / "rtl"
-BUILD_ROOT = ROOT / "build" / "sim"
-HLS_DIR = ROOT / "build" / "hls"
+RTL_DIR = paths.RTL_DIR
+BUILD_ROOT = paths.BUILD_ROOT / "sim"
+HLS_DIR = paths.BUILD_ROOT / "hls"
 # Where Vitis HLS leaves the exported Verilog, most specific first.
 HLS_EXPORT_GLOBS = ("*/solution*/impl/verilog/*.v", "*/solution*/syn/verilog/*.v", "**/verilog/*.v")
 SIMULATORS = ("verilator", "icarus")

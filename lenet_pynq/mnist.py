@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import contract
-from ..errors import LenetError
+from . import contract
+from .errors import LenetError
 
 ENV_VAR = "LENET_MNIST_DIR"
 DEFAULT_DIR = Path("data") / "mnist"

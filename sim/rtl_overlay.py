@@ -8,7 +8,7 @@ Inside a cocotb test, the driver runs in a :func:`cocotb.task.bridge` thread
   ``AxiLiteMaster``;
 - :class:`RtlStream` -- the IP's ``in_r``/``out_r`` through ``AxiStreamSource``
   and ``AxiStreamSink``, as the DMA model's
-  :class:`~lenet_pynq.host.dma_model.StreamEndpoint`. Each time the driver
+  :class:`~lenet_pynq.sim.dma_model.StreamEndpoint`. Each time the driver
   polls the DMA, simulated time advances by ``poll_cycles``.
 
 :func:`open_rtl_overlay` stacks them under the real ``LeNetOverlay``;
@@ -26,8 +26,15 @@ from pathlib import Path
 import numpy as np
 
 from .. import contract as C
+from ..classifier import Classification
 from ..errors import LenetError
+from ..overlay.lenet_overlay import LeNetOverlay
+from . import paths, rtl_build
+from .hwh import write_design
+from .seam import SeamDevice
 
+# The environment variable that hands rtl/tb/cocotb_driver.py its job.
+JOB_ENV = "LENET_RTL_JOB"
 POLL_CYCLES = 200  # simulated clock cycles per poll of the DMA status by the driver
 
 
@@ -116,10 +123,6 @@ def open_rtl_overlay(dut, directory: str | Path | None = None, **hwh):
         AxiStreamSource,
     )
 
-    from ..overlay.lenet_overlay import LeNetOverlay
-    from .device_seam import SeamDevice
-    from .seam_hwh import write_design
-
     async def make_bfms():
         # the bus models start coroutines, so they are created in the simulator's thread
         axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), dut.ap_clk, dut.ap_rst_n,
@@ -131,7 +134,7 @@ def open_rtl_overlay(dut, directory: str | Path | None = None, **hwh):
         return axil, source, sink
 
     axil, source, sink = resume(make_bfms)()
-    seam = SeamDevice(RtlRegisters(axil), RtlStream(source, sink, dut.ap_clk), tag="lenet_rtl")
+    seam = SeamDevice(RtlRegisters(axil), RtlStream(source, sink, dut.ap_clk), tag="lenet_rtl", label="RTL simulation")
     directory = directory or tempfile.mkdtemp(prefix="lenet_rtl_seam_")
     bit = write_design(directory, **{"ip_vlnv": C.VLNV_RTL, **hwh})
     overlay = LeNetOverlay(bit, download=False, device=seam)
@@ -142,14 +145,11 @@ def open_rtl_overlay(dut, directory: str | Path | None = None, **hwh):
 
 def run_driver_job(loads: list[str | Path], images: np.ndarray | None = None, batch_size: int | None = None,
                    sim: str = "verilator", ip: str = "rtl") -> dict:
-    """One simulation of the driver against the IP (``rtl_driver_tb``): load ``loads``, classify ``images``.
+    """One simulation of the driver against the IP (``rtl/tb/cocotb_driver.py``): load ``loads``, classify ``images``.
 
-    Returns the tb's results (see ``rtl_driver_tb``) plus ``wall_seconds``,
+    Returns the tb's results (see ``rtl/tb/cocotb_driver.py``) plus ``wall_seconds``,
     the whole simulation's wall time including the simulator's start.
     """
-    from . import rtl_sim
-    from .rtl_driver_tb import JOB_ENV
-
     with tempfile.TemporaryDirectory(prefix="lenet_rtl_job_") as tmp:
         job = {"loads": [str(Path(p).resolve()) for p in loads], "out": str(Path(tmp) / "out.json"),
                "batch_size": batch_size}
@@ -157,8 +157,8 @@ def run_driver_job(loads: list[str | Path], images: np.ndarray | None = None, ba
             job["images"] = str(Path(tmp) / "images.npy")
             np.save(job["images"], np.ascontiguousarray(images, dtype=np.uint8))
         t0 = time.monotonic()
-        rtl_sim.run("lenet_pynq.host.rtl_driver_tb", sim=sim, ip=ip, extra_env={JOB_ENV: json.dumps(job)},
-                    log_file=Path(tmp) / "sim.log")
+        rtl_build.run("cocotb_driver", sim=sim, ip=ip, test_dir=paths.RTL_TB_DIR,
+                      extra_env={JOB_ENV: json.dumps(job)}, log_file=Path(tmp) / "sim.log")
         out = json.loads(Path(job["out"]).read_text())
         out["wall_seconds"] = time.monotonic() - t0
     return out
@@ -167,26 +167,44 @@ def run_driver_job(loads: list[str | Path], images: np.ndarray | None = None, ba
 class RtlBench:
     """`lenet bench --backend rtl`: one simulation per batch, each loading the blob then classifying.
 
+    A :class:`~lenet_pynq.classifier.Classifier`; its batches are the IP's jobs.
+
     The time the bench measures per batch includes building the (cached)
     model and starting the simulator: RTL numbers say how slow simulation is,
     not how fast the IP is; ``sim_ns`` per image is the IP's own figure.
     """
 
-    def __init__(self, weights: str | Path, sim: str = "verilator", ip: str = "rtl"):
-        if not Path(weights).is_file():
-            raise LenetError(f"{weights}: no weights blob; make one with `lenet quantize`")
-        self.weights, self.sim, self.ip = Path(weights), sim, ip
+    label = "RTL simulation"
+    integer = True
+
+    def __init__(self, args=None, sim: str = "verilator", ip: str = "rtl"):
+        self.weights, self.sim, self.ip = None, sim, ip
         self.sim_ns = 0  # simulated time spent classifying, over all batches
         self.images = 0
 
-    def classify(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = run_driver_job([self.weights], images, batch_size=len(images), sim=self.sim, ip=self.ip)
+    def load_weights(self, weights: str | Path) -> None:
+        if not Path(weights).is_file():
+            raise LenetError(f"{weights}: no weights blob; make one with `lenet quantize`")
+        self.weights = Path(weights)
+
+    def classify(self, images: np.ndarray, batch_size: int | None = None) -> Classification:
+        if self.weights is None:
+            raise LenetError("RTL: no weights; call load_weights(<blob>) first")
+        out = run_driver_job([self.weights], images, batch_size=batch_size or len(images), sim=self.sim, ip=self.ip)
         load = out["loads"][0]
         if "error" in load:
             raise LenetError(f"the RTL refused {self.weights}: {load['message']}")
         self.sim_ns += out["sim_ns"]
         self.images += len(images)
-        return np.array(out["classes"]), np.array(out["logits"], dtype=np.int32)
+        return Classification(np.array(out["classes"]), np.array(out["logits"], dtype=np.int32),
+                              out["batch_seconds"], out["batch_sizes"])
+
+    def extra(self) -> dict:
+        """The simulated IP's own time, for the bench report: what the board's clock would give."""
+        ns = self.sim_ns / max(1, self.images)
+        return {"rtl_simulated": {"ns_per_image": ns, "clock_mhz": C.CLOCK_MHZ,
+                                  "images_per_second": 1e9 / ns if ns else None}}
+
 
     def __repr__(self) -> str:
         return f"RtlBench({self.ip} IP on {self.sim}, weights {self.weights})"

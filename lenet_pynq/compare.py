@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import contract as C
-from ..errors import LenetError
+from . import contract as C
 from . import dumps
+from .errors import LenetError
 
 ORDER = [name for name, _ in C.ACTIVATIONS] + ["class"]
 DEFAULT_RANGE_TOL = 0.05

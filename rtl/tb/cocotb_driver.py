@@ -1,7 +1,6 @@
 """cocotb test module: the pynq driver, unchanged, against the Verilog IP.
 
-Run by ``rtl_sim.run("lenet_pynq.host.rtl_driver_tb", extra_env={JOB_ENV: ...})``
-(see :func:`lenet_pynq.host.rtl_device.run_driver_job`). The job is a JSON
+Run by :func:`lenet_pynq.sim.rtl_overlay.run_driver_job`. The job is a JSON
 object in the environment variable ``LENET_RTL_JOB``:
 
 ``loads``
@@ -31,12 +30,11 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.task import bridge
 from cocotb.triggers import ClockCycles
-from lenet_pynq.host.driver import LenetJobError
-from lenet_pynq.host.rtl_device import open_rtl_overlay
 
 from lenet_pynq import contract as C
+from lenet_pynq.host.errors import LenetJobError
+from lenet_pynq.sim.rtl_overlay import JOB_ENV, open_rtl_overlay
 
-JOB_ENV = "LENET_RTL_JOB"
 CLOCK_NS = 1000 // C.CLOCK_MHZ
 
 

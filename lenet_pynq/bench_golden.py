@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from ..errors import LenetError
 from . import blob, golden, mnist
+from .errors import LenetError
 
 
 def bench(q: blob.QuantizedLeNet, images: np.ndarray, repeats: int) -> float:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import contract as C
-from ..errors import LenetError
 from . import blob, dumps, golden, mnist
-from .device_model import DeviceModel, pack_images
+from . import contract as C
+from .errors import LenetError
+from .ip_model import DeviceModel, pack_images
 
 DEFAULT_BLOB = "weights/lenet_int8.bin"
 DEFAULT_OUT = "build/vectors"

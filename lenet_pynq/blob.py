@@ -32,8 +32,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import contract as C
-from ..errors import LenetError
+from . import contract as C
+from .errors import LenetError
 
 MANIFEST_FORMAT = "lenet-blob-manifest-1"
 REQUANTIZED = tuple(layer.name for layer in C.LAYERS if layer.requantized)  # the layers with a shift
@@ -356,3 +356,22 @@ def random_model(seed: int = 0) -> QuantizedLeNet:
         fracs[layer.name] = LayerFracs(in_frac, 7, out_frac)
         in_frac = out_frac
     return QuantizedLeNet(tensors, shifts, fracs, info={"source": f"random_model(seed={seed})"})
+
+
+def as_bytes(blob) -> bytes:
+    """The bytes of a weights blob given as a path, bytes or array; only its length is checked here.
+
+    The IP checks the rest (magic, version, length word, shifts, CRC) as the
+    words arrive and reports the first error; the driver turns it into
+    :class:`LenetJobError`. Checking here too would hide that path.
+    """
+    if isinstance(blob, (str, Path)):
+        data = read_file(blob)
+        where = str(blob)
+    else:
+        data = np.ascontiguousarray(blob).tobytes() if isinstance(blob, np.ndarray) else bytes(blob)
+        where = "weights blob"
+    if len(data) != C.BLOB_BYTES:
+        raise LenetError(f"{where}: {len(data)} bytes, a LeNet-5 weights blob is {C.BLOB_BYTES} bytes "
+                         "(contract section 2); is it truncated, or not a blob? Rebuild it with `lenet quantize`")
+    return data

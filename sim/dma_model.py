@@ -30,8 +30,8 @@ from typing import Protocol
 
 import numpy as np
 
-from . import axi_dma as R
-from .sim_memory import DecodeError, DeviceMemory
+from ..host import axi_dma as R
+from .memory import DecodeError, DeviceMemory
 
 WORD_BYTES = 4  # the stream and memory-map widths of our block design (32 bits)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import LenetError
+from .errors import LenetError
 
 MANIFEST = "manifest.json"
 FORMAT = "lenet-dump-1"

@@ -20,18 +20,18 @@ Interface:
 ``load_weights(blob) -> int``
     LOAD_WEIGHTS with a blob (bytes, a path, or a ``QuantizedLeNet``);
     returns WEIGHTS_CRC; a refused blob raises LenetError naming the error.
-``infer(images, batch=MAX_COUNT) -> InferResult``
+``classify(images, batch_size=None) -> Classification``
     INFER over uint8 images ``(N, 784)`` or ``(N, 28, 28)``, in jobs of at most
     ``batch`` images: classes, logits and the result words.
 ``layers(images) -> dict``
     The activations of every layer of contract section 7, as the C++ computed
     them (the IP's trace hook), with a leading image axis.
 ``dump(images, out_dir, fracs=None)``
-    ``layers`` written as a per-layer dump directory (train/dumps.py).
+    ``layers`` written as a per-layer dump directory (lenet_pynq/dumps.py).
 
-Command line (the Makefile's csim targets): ``python -m lenet_pynq.host.csim
-tb VECTORS`` builds and runs the C++ testbench, ``full`` checks every MNIST
-test image against the golden model, ``dump`` writes per-layer dumps.
+Command line (the Makefile's csim targets): ``lenet csim tb VECTORS`` builds
+and runs the C++ testbench, ``lenet csim full`` checks every MNIST test image
+against the golden model, ``lenet csim dump`` writes per-layer dumps.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -51,13 +50,18 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import blob, dumps, golden, mnist
 from .. import contract as C
+from ..classifier import Classification
 from ..errors import LenetError
+from ..images import as_images
+from ..ip_model import pack_images
+from ..report import positive_int
+from . import paths
 
-ROOT = Path(__file__).resolve().parent.parent
-HLS_SRC = ROOT / "hls_src"
+HLS_SRC = paths.HLS_SRC
 SHIM = HLS_SRC / "csim_shim"
-DEFAULT_BUILD = ROOT / "build" / "csim"
+DEFAULT_BUILD = paths.BUILD_ROOT / "csim"
 IP_SOURCES = ("lenet.cpp",)
 LIB_SOURCES = IP_SOURCES + ("lenet_csim_api.cpp",)
 TB_SOURCES = IP_SOURCES + ("tb_lenet.cpp",)
@@ -135,14 +139,11 @@ class JobResult(NamedTuple):
         return C.error_name(self.status)
 
 
-class InferResult(NamedTuple):
-    classes: np.ndarray  # (N,) int64
-    logits: np.ndarray  # (N, 10) int32
-    words: np.ndarray  # (N * 11,) uint32: per image the class then the logits, trailers removed
-
-
 class CsimLenet:
-    """The HLS C++ IP built with g++; see the module docstring."""
+    """The HLS C++ IP built with g++, a :class:`~lenet_pynq.classifier.Classifier`; see the module docstring."""
+
+    label = "C-sim"
+    integer = True
 
     def __init__(self, build_dir: str | Path | None = None) -> None:
         lib_path = build("lib", build_dir)
@@ -195,16 +196,14 @@ class CsimLenet:
         return JobResult(out[:n], out_last[:n].astype(bool), int(regs[0]), int(regs[1]), int(regs[2]),
                          unread.value)
 
-    def load_weights(self, blob) -> int:
-        """LOAD_WEIGHTS; returns WEIGHTS_CRC. ``blob``: bytes, a .bin path or a QuantizedLeNet."""
-        from ..train import blob as blob_mod
-
-        if isinstance(blob, blob_mod.QuantizedLeNet):
-            data = blob_mod.encode(blob)
-        elif isinstance(blob, (str, Path)):
-            data = blob_mod.read_file(blob)
+    def load_weights(self, weights) -> int:
+        """LOAD_WEIGHTS; returns WEIGHTS_CRC. ``weights``: bytes, a .bin path or a QuantizedLeNet."""
+        if isinstance(weights, blob.QuantizedLeNet):
+            data = blob.encode(weights)
+        elif isinstance(weights, (str, Path)):
+            data = blob.read_file(weights)
         else:
-            data = bytes(blob)
+            data = bytes(weights)
         if len(data) % C.WORD_BYTES:
             raise LenetError(f"weights blob of {len(data)} bytes is not whole words; expected {C.BLOB_BYTES}")
         result = self.job(C.CMD_LOAD_WEIGHTS, 0, np.frombuffer(data, "<u4"))
@@ -212,17 +211,19 @@ class CsimLenet:
             raise LenetError(f"C-sim refused the weights blob: {C.ERROR_TEXT.get(result.status, result.status)}")
         return result.weights_crc
 
-    def infer(self, images: np.ndarray, batch: int = C.MAX_COUNT) -> InferResult:
-        """Classify uint8 images in INFER jobs of at most ``batch`` images each."""
-        from ..train.device_model import pack_images
-
+    def classify(self, images: np.ndarray, batch_size: int | None = None) -> Classification:
+        """Classify uint8 images in INFER jobs of at most ``batch_size`` images each (default: one job)."""
         x = _images(images)
+        batch = batch_size or min(len(x), C.MAX_COUNT) or 1
         if not 1 <= batch <= C.MAX_COUNT:
             raise LenetError(f"batch {batch}: an INFER job holds 1 ... {C.MAX_COUNT} images")
-        parts = []
+        parts, seconds, sizes = [], [], []
         for start in range(0, len(x), batch):
             chunk = x[start:start + batch]
+            t0 = time.perf_counter()
             result = self.job(C.CMD_INFER, len(chunk), pack_images(chunk))
+            seconds.append(time.perf_counter() - t0)
+            sizes.append(len(chunk))
             trailer = C.parse_trailer(int(result.words[-1])) if result.words.size else None
             if result.status != C.ERR_OK:
                 raise LenetError(f"C-sim INFER of images {start} ... {start + len(chunk) - 1} failed: "
@@ -234,9 +235,8 @@ class CsimLenet:
                                  f"the output ends with {last}, not the trailer (error 0, {len(chunk)} images); "
                                  "the IP breaks contract section 4")
             parts.append(result.words[:-1])
-        words = np.concatenate(parts) if parts else np.zeros(0, np.uint32)
-        table = words.reshape(-1, C.RESULT_WORDS)
-        return InferResult(table[:, 0].astype(np.int64), table[:, 1:].view(np.int32).copy(), words)
+        table = (np.concatenate(parts) if parts else np.zeros(0, np.uint32)).reshape(-1, C.RESULT_WORDS)
+        return Classification(table[:, 0].astype(np.int64), table[:, 1:].view(np.int32).copy(), seconds, sizes)
 
     def layers(self, images: np.ndarray, batch: int = 1000) -> dict[str, np.ndarray]:
         """Every activation of contract.ACTIVATIONS as the C++ computed it, plus "class"."""
@@ -250,7 +250,7 @@ class CsimLenet:
                 count = min(batch, n - start)
                 pointers = (ctypes.c_void_p * len(buffers))(*(b[start:].ctypes.data for b in buffers))
                 self._lib.lenet_csim_trace(pointers, per_image.ctypes.data, count)
-                classes.append(self.infer(x[start:start + count]).classes)
+                classes.append(self.classify(x[start:start + count]).classes)
         finally:
             self._lib.lenet_csim_trace(None, None, 0)
         out = {}
@@ -262,15 +262,13 @@ class CsimLenet:
 
     def dump(self, images: np.ndarray, out_dir: str | Path, fracs: dict[str, int] | None = None) -> Path:
         """Write :meth:`layers` as a per-layer dump (contract section 7) for `lenet compare`."""
-        from ..train import dumps
 
         return dumps.write(out_dir, self.layers(images), fracs, source=f"hls csim {self.library.name}")
 
 
 def _images(images: np.ndarray) -> np.ndarray:
-    from ..train import golden
 
-    return np.ascontiguousarray(golden.as_images(images, "C-sim").reshape(-1, C.IMAGE_BYTES))
+    return np.ascontiguousarray(as_images(images, "C-sim").reshape(-1, C.IMAGE_BYTES))
 
 
 # --- command line (the Makefile's csim targets) ---------------------------------
@@ -288,7 +286,6 @@ def run_testbench(vectors: str | Path, build_dir: str | Path | None = None) -> i
 
 def check_full(blob_path: str | Path, count: int | None = None, data_dir: str | None = None) -> int:
     """The C-sim against the golden model on the MNIST test set: logits and class of every image."""
-    from ..train import blob, golden, mnist
 
     q = blob.load(blob_path, require_manifest=False)
     images, labels = mnist.load("test", data_dir)
@@ -300,7 +297,7 @@ def check_full(blob_path: str | Path, count: int | None = None, data_dir: str | 
     ip = CsimLenet()
     crc = ip.load_weights(blob_path)
     t2 = time.perf_counter()
-    got = ip.infer(images)
+    got = ip.classify(images)
     t3 = time.perf_counter()
     bad_logits = np.flatnonzero((got.logits != want).any(axis=1))
     bad_class = np.flatnonzero(got.classes != golden.classify(want))
@@ -314,17 +311,13 @@ def check_full(blob_path: str | Path, count: int | None = None, data_dir: str | 
     if bad_logits.size or bad_class.size:
         first = int(np.concatenate([bad_logits, bad_class]).min())
         print(f"  first mismatch: image {first}: C-sim {got.logits[first].tolist()}, "
-              f"golden {want[first].tolist()}; run `python -m lenet_pynq.host.csim dump` and `lenet compare`")
+              f"golden {want[first].tolist()}; run `lenet csim dump` and `lenet compare`")
         return 1
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    from ..train import mnist
-    from ..train.evaluate import positive_int
-
-    p = argparse.ArgumentParser(prog="python -m lenet_pynq.host.csim", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="what", required=True)
+def add_arguments(p) -> None:
+    sub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
     tb = sub.add_parser("tb", help="build and run the C++ testbench on exported vectors")
     tb.add_argument("vectors", help="directory written by `lenet export`")
     full = sub.add_parser("full", help="C-sim vs golden model on the MNIST test set")
@@ -337,20 +330,17 @@ def main(argv: list[str] | None = None) -> int:
     dump.add_argument("--count", type=positive_int, default=16, help="first COUNT MNIST test images (default 16)")
     dump.add_argument("--out", default="build/csim_dump", help="output directory (default build/csim_dump)")
     mnist.add_data_dir_argument(dump)
-    args = p.parse_args(argv)
-    try:
-        if args.what == "tb":
-            return run_testbench(args.vectors)
-        if args.what == "full":
-            return check_full(args.blob, args.count, args.data_dir)
-        return _dump(args)
-    except LenetError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+
+
+def run(args) -> int:
+    if args.what == "tb":
+        return run_testbench(args.vectors)
+    if args.what == "full":
+        return check_full(args.blob, args.count, args.data_dir)
+    return _dump(args)
 
 
 def _dump(args: argparse.Namespace) -> int:
-    from ..train import blob, mnist
 
     q = blob.load(args.blob, require_manifest=False)
     if args.vectors:
@@ -369,5 +359,6 @@ def _dump(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def open_classifier(args=None) -> CsimLenet:
+    """``lenet bench --backend csim``: the C-sim library, built on first use."""
+    return CsimLenet()

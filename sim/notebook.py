@@ -1,8 +1,8 @@
 """Run a notebook headless in this Python's own kernel (the test suite and `make notebook`).
 
-``python -m lenet_pynq.host.notebook_runner IN.ipynb OUT.ipynb [NAME=VALUE ...]``
-executes IN with the environment variables given and writes the executed
-notebook, outputs included, to OUT.
+``lenet notebook IN.ipynb OUT.ipynb [NAME=VALUE ...]`` executes IN with the
+environment variables given and writes the executed notebook, outputs
+included, to OUT.
 
 The kernel is this interpreter (``sys.executable``), registered under a
 private kernel name in a temporary ``JUPYTER_PATH``, so a ``python3`` kernel
@@ -17,6 +17,8 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+
+from ..errors import LenetError
 
 KERNEL_NAME = "lenet-pynq-python"
 
@@ -62,16 +64,16 @@ def execute(src: str | Path, dst: str | Path | None = None, env: dict[str, str] 
     return nb
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) < 2:
-        print(__doc__.splitlines()[2], file=sys.stderr)
-        return 2
-    env = dict(a.split("=", 1) for a in argv[2:])
-    execute(argv[0], argv[1], env=env)
-    print(f"executed {argv[0]} -> {argv[1]}")
+def add_arguments(p) -> None:
+    p.add_argument("notebook", help="the notebook to execute")
+    p.add_argument("out", help="where the executed notebook, outputs included, is written")
+    p.add_argument("env", nargs="*", metavar="NAME=VALUE", help="environment variables for the kernel")
+
+
+def run(args) -> int:
+    bad = [e for e in args.env if "=" not in e]
+    if bad:
+        raise LenetError(f"{bad[0]!r}: give the kernel's environment as NAME=VALUE")
+    execute(args.notebook, args.out, env=dict(e.split("=", 1) for e in args.env))
+    print(f"executed {args.notebook} -> {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,9 +10,9 @@ here unchanged, against:
 
 - the IP's AXI4-Lite registers: any object with ``read(offset) -> int`` and
   ``write(offset, value)`` (the Python device model, or the RTL in cocotb);
-- the AXI DMA: :class:`~lenet_pynq.host.dma_model.AxiDmaModel`, moving words
-  between :class:`~lenet_pynq.host.sim_memory.DeviceMemory` and the IP's
-  streams (a :class:`~lenet_pynq.host.dma_model.StreamEndpoint`).
+- the AXI DMA: :class:`~lenet_pynq.sim.dma_model.AxiDmaModel`, moving words
+  between :class:`~lenet_pynq.sim.memory.DeviceMemory` and the IP's
+  streams (a :class:`~lenet_pynq.sim.dma_model.StreamEndpoint`).
 
 The instance names and base addresses come from the .hwh, as on the board.
 What the seam does not do: download a bitstream (construct the overlay with
@@ -29,9 +29,9 @@ from typing import ClassVar
 from pynq.pl_server.device import Device
 
 from .. import contract as C
-from . import axi_dma
+from ..host import axi_dma
 from .dma_model import AxiDmaModel, StreamEndpoint
-from .sim_memory import DeviceMemory
+from .memory import DeviceMemory
 
 
 class SeamError(Exception):
@@ -62,9 +62,10 @@ class SeamDevice(Device):
 
     capabilities: ClassVar[dict] = {"REGISTER_RW": True}
 
-    def __init__(self, registers, stream: StreamEndpoint, tag: str = "lenet_seam"):
+    def __init__(self, registers, stream: StreamEndpoint, tag: str = "lenet_seam", label: str = "device seam"):
         super().__init__(tag)
         self.name = tag
+        self.lenet_label = label  # what the driver's reports say classified (LeNetIP.label)
         self.registers = registers
         self.stream = stream
         self.memory = DeviceMemory()

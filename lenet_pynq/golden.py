@@ -24,12 +24,17 @@ makes this 20-30x faster than NumPy's integer matmul (measured on conv2's shapes
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import contract as C
-from ..errors import LenetError
+from . import blob
+from . import contract as C
 from .blob import QuantizedLeNet
+from .classifier import Classification
+from .errors import LenetError
+from .images import as_images
 
 _MAX_TERMS = max(int(np.prod(layer.weight_shape[1:])) for layer in C.LAYERS)
 assert _MAX_TERMS * 128 * 255 < 2**24, "float32 dot products would no longer be exact"
@@ -73,18 +78,6 @@ def maxpool2(x: np.ndarray) -> np.ndarray:
                       np.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]))
 
 
-def as_images(images: np.ndarray, who: str = "golden model") -> np.ndarray:
-    """uint8 images (N, 28, 28) or (N, 784), or one image, as (N, 28, 28); else a LenetError naming ``who``."""
-    a = np.asarray(images)
-    if a.dtype != np.uint8:
-        raise LenetError(f"{who}: images must be uint8 raw pixels, got {a.dtype}")
-    if a.shape in ((C.IMAGE_BYTES,), (C.IMAGE_SIDE, C.IMAGE_SIDE)):  # one image
-        a = a[None]
-    if a.ndim == 2 and a.shape[1] == C.IMAGE_BYTES or a.ndim == 3 and a.shape[1:] == (C.IMAGE_SIDE,) * 2:
-        return a.reshape(-1, C.IMAGE_SIDE, C.IMAGE_SIDE)
-    raise LenetError(f"{who}: images of shape {a.shape}, expected (N, 28, 28) or (N, 784)")
-
-
 def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | None) -> np.ndarray:
     t, s = q.tensors, q.shifts
     act = {"input": np.pad(x, ((0, 0), (C.PAD, C.PAD), (C.PAD, C.PAD)))[:, None]}
@@ -110,7 +103,7 @@ def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | 
 def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
         acc_peak: dict | None = None) -> np.ndarray:
     """int32 logits (N, 10) of uint8 ``images``; see the module docstring for ``trace``/``acc_peak``."""
-    x = as_images(images)
+    x = as_images(images, "golden model")
     parts = {} if trace is not None else None
     logits = [_forward(q, x[i:i + CHUNK], parts, acc_peak) for i in range(0, len(x), CHUNK)]
     if trace is not None:
@@ -132,3 +125,27 @@ def result_words(logits: np.ndarray) -> np.ndarray:
     words[:, 0] = classify(logits)
     words[:, 1:] = logits.view(np.uint32)
     return words.reshape(-1)
+
+
+class GoldenClassifier:
+    """The golden model as a :class:`~lenet_pynq.classifier.Classifier` (``lenet bench --backend int``)."""
+
+    label = "golden model (NumPy)"
+    integer = True
+
+    def __init__(self, args=None):
+        self.model: QuantizedLeNet | None = None
+
+    def load_weights(self, path) -> None:
+        self.model = blob.load(path, require_manifest=False)
+
+    def classify(self, images, batch_size: int | None = None) -> Classification:
+        if self.model is None:
+            raise LenetError("golden model: no weights; call load_weights(<blob>) first")
+        t0 = time.perf_counter()
+        logits = run(self.model, images)
+        return Classification(classify(logits), logits, [time.perf_counter() - t0], [len(logits)])
+
+
+    def __repr__(self) -> str:
+        return "GoldenClassifier()" if self.model is None else f"GoldenClassifier({self.model!r})"

@@ -1,6 +1,6 @@
 """The RTL's make targets: test vectors, cycle bench, Yosys estimate, all-10,000 run.
 
-``python -m lenet_pynq.host.rtl_tools COMMAND``:
+``lenet rtl WHAT``:
 
 ``sources [--ip rtl|hls]``
     List the IP's Verilog files, or say why there are none (``make sim IP=hls``
@@ -27,24 +27,24 @@
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from .. import blob, export, golden, mnist
 from .. import contract as C
 from ..errors import LenetError
-from . import rtl_sim
+from ..ip_model import pack_images
+from . import paths, rtl_build
 
-TRAINED_BLOB = rtl_sim.ROOT / "weights" / "lenet_int8.bin"
+TRAINED_BLOB = paths.SOURCE_ROOT / "weights" / "lenet_int8.bin"
 XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP48E1": 220, "BRAM36": 140}
 BUDGET = 0.70
 # LUTs a LUT-RAM or shift-register primitive occupies on 7-series (UG474).
@@ -56,7 +56,6 @@ FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
 
 def model(blob_path: Path | None = None):
     """(QuantizedLeNet, description): ``blob_path``, else `make quantize`'s blob if any, else the shipped one."""
-    from ..train import blob
 
     path = Path(blob_path) if blob_path else TRAINED_BLOB if TRAINED_BLOB.is_file() else blob.shipped_path()
     if not (path.is_file() and blob.manifest_path(path).is_file()):
@@ -66,10 +65,9 @@ def model(blob_path: Path | None = None):
 
 def vectors(count: int, blob_path: Path | None = None) -> Path:
     """A `lenet export` directory of the first ``count`` MNIST test images, cached under build/sim."""
-    from ..train import blob, export, mnist
 
     q, source = model(blob_path)
-    out = rtl_sim.BUILD_ROOT / f"vectors-{count}"
+    out = rtl_build.BUILD_ROOT / f"vectors-{count}"
     doc_path = out / "vectors.json"
     out.mkdir(parents=True, exist_ok=True)
     with open(out.parent / f"{out.name}.lock", "w") as lock:
@@ -89,12 +87,12 @@ def vectors(count: int, blob_path: Path | None = None) -> Path:
 def bench(ip: str = "rtl", images: int = 24) -> dict:
     """Cycle counts from tests/cocotb_lenet.py's test_bench; see the module docstring."""
     vec = vectors(16)
-    out = rtl_sim.BUILD_ROOT / f"bench-{ip}.json"
+    out = rtl_build.BUILD_ROOT / f"bench-{ip}.json"
     out.unlink(missing_ok=True)
-    rtl_sim.run("cocotb_lenet", ip=ip, test_dir=rtl_sim.ROOT / "tests", test_filter="test_bench",
+    rtl_build.run("cocotb_lenet", ip=ip, test_dir=paths.RTL_TB_DIR, test_filter="test_bench",
                 extra_env={"LENET_VECTORS": str(vec), "LENET_BENCH_OUT": str(out),
                            "LENET_BENCH_IMAGES": str(images)},
-                log_file=rtl_sim.BUILD_ROOT / f"bench-{ip}.log")
+                log_file=rtl_build.BUILD_ROOT / f"bench-{ip}.log")
     result = json.loads(out.read_text())
     hz = C.CLOCK_MHZ * 1e6
     result["images_per_s"] = hz / result["steady_cycles_per_image"]
@@ -107,10 +105,10 @@ def dump(out: Path, count: int = 3, blob_path: Path | None = None) -> Path:
     if count < 1:
         raise LenetError(f"--count {count}: dump at least one image")
     vec = vectors(count, blob_path)
-    rtl_sim.run("cocotb_lenet", test_dir=rtl_sim.ROOT / "tests", test_filter="test_layers",
+    rtl_build.run("cocotb_lenet", test_dir=paths.RTL_TB_DIR, test_filter="test_layers",
                 extra_env={"LENET_VECTORS": str(vec), "LENET_RTL_DUMP": str(Path(out).resolve()),
                            "LENET_LAYER_IMAGES": str(count)},
-                log_file=rtl_sim.BUILD_ROOT / "dump-rtl.log")
+                log_file=rtl_build.BUILD_ROOT / "dump-rtl.log")
     return vec / "layers"
 
 
@@ -140,8 +138,8 @@ def resources(cells: dict[str, int]) -> dict[str, float]:
 
 def estimate(out_dir: Path | None = None) -> dict[str, float]:
     """Synthesize rtl/ with Yosys for xc7 and count resources; see the module docstring."""
-    files, includes = rtl_sim.sources("rtl")
-    out_dir = Path(out_dir or rtl_sim.ROOT / "build" / "estimate")
+    files, includes = rtl_build.sources("rtl")
+    out_dir = Path(out_dir or paths.BUILD_ROOT / "estimate")
     out_dir.mkdir(parents=True, exist_ok=True)
     stat = out_dir / "stat.json"
     stat.unlink(missing_ok=True)
@@ -189,19 +187,19 @@ def _print_estimate(res: dict[str, float]) -> bool:
 
 def build_full_harness() -> Path:
     """Compile tests/rtl_full_tb.cpp with the RTL into a standalone Verilator binary (cached)."""
-    files, includes = rtl_sim.sources("rtl")
-    tb = rtl_sim.ROOT / "tests" / "rtl_full_tb.cpp"
-    out = rtl_sim.BUILD_ROOT / "full"
+    files, includes = rtl_build.sources("rtl")
+    tb = paths.RTL_TB_DIR / "full_tb.cpp"
+    out = rtl_build.BUILD_ROOT / "full"
     binary = out / "Vlenet"
-    header = rtl_sim.ROOT / "hls_src" / "lenet_contract.h"
-    stamp = rtl_sim.build_stamp(files + [tb, header], "verilator-full", {}, rtl_sim.VERILATOR_ARGS)
+    header = paths.HLS_SRC / "lenet_contract.h"
+    stamp = rtl_build.build_stamp(files + [tb, header], "verilator-full", {}, rtl_build.VERILATOR_ARGS)
     stamp_file = out / "lenet_build.stamp"
     if binary.is_file() and stamp_file.is_file() and stamp_file.read_text() == stamp:
         return binary
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **rtl_sim.simulator_env("verilator")}
+    env = {**os.environ, **rtl_build.simulator_env("verilator")}
     cmd = (["verilator", "--cc", "--exe", "--build", "-j", "2", "--top-module", C.TOP_NAME, "-Mdir", str(out),
-            "-CFLAGS", f"-O2 -I{rtl_sim.ROOT / 'hls_src'}"] + list(rtl_sim.VERILATOR_ARGS)
+            "-CFLAGS", f"-O2 -I{paths.HLS_SRC}"] + list(rtl_build.VERILATOR_ARGS)
            + [f"-I{i}" for i in includes] + [str(f) for f in files] + [str(tb)])
     with open(out / "build.log", "w") as f:
         proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, check=False)
@@ -213,8 +211,6 @@ def build_full_harness() -> Path:
 
 def full(blob_path: Path | None = None, count: int | None = None) -> dict:
     """All (or ``count``) test images through the RTL, every word checked; see the module docstring."""
-    from ..train import blob, golden, mnist
-    from ..train.device_model import pack_images
 
     q, source = model(blob_path)
     images, labels = mnist.load("test")
@@ -257,9 +253,8 @@ def full(blob_path: Path | None = None, count: int | None = None) -> dict:
 # --- CLI ---------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m lenet_pynq.host.rtl_tools", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+def add_arguments(p) -> None:
+    sub = p.add_subparsers(dest="what", required=True, metavar="WHAT")
     s = sub.add_parser("sources", help="list the IP's Verilog")
     s.add_argument("--ip", default="rtl", choices=("rtl", "hls"))
     s = sub.add_parser("bench", help="cycles per image and latency (cocotb, Verilator)")
@@ -270,48 +265,43 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--blob", type=Path,
                    help="weights blob (default weights/lenet_int8.bin, else the shipped overlay/lenet_int8.bin)")
     s.add_argument("--count", type=int, default=3, help="the first COUNT test images (default 3)")
-    s.add_argument("--out", type=Path, default=rtl_sim.BUILD_ROOT / "rtl_dump", help="output directory")
+    s.add_argument("--out", type=Path, default=rtl_build.BUILD_ROOT / "rtl_dump", help="output directory")
     s = sub.add_parser("full", help="all 10,000 test images through the RTL, bit-exact")
     s.add_argument("--blob", type=Path,
                    help="weights blob (default weights/lenet_int8.bin, else the shipped overlay/lenet_int8.bin)")
     s.add_argument("--count", type=int, help="only the first COUNT images")
-    args = p.parse_args(argv)
-    try:
-        if args.command == "sources":
-            files, _ = rtl_sim.sources(args.ip)
-            print(f"{args.ip}: {len(files)} Verilog files in {files[0].parent}")
-        elif args.command == "bench":
-            r = bench(args.ip, args.images)
-            print(f"RTL ({args.ip}) on Verilator, cycles at {C.CLOCK_MHZ} MHz:")
-            print(f"  weights load:                {r['load_cycles']:>8,} cycles ({C.BLOB_WORDS:,} words)")
-            print(f"  one image alone (latency):   {r['latency_cycles']:>8,} cycles = {r['latency_us']:.1f} us")
-            print(f"  steady state ({r['batch']} back to back): {r['steady_cycles_per_image']:>8,.1f} cycles/image "
-                  f"(min {r['steady_min']:,}, max {r['steady_max']:,})")
-            print(f"  projected throughput:        {r['images_per_s']:>8,.0f} images/s")
-        elif args.command == "estimate":
-            t0 = time.monotonic()
-            res = estimate()
-            ok = _print_estimate(res)
-            print(f"  ({time.monotonic() - t0:.0f} s)")
-            return 0 if ok else 1
-        elif args.command == "dump":
-            golden_layers = dump(args.out, args.count, args.blob)
-            print(f"wrote {args.out}: {args.count} images, every layer as the RTL computed it "
-                  f"(equal to the golden dump {golden_layers}; `lenet compare` them)")
-        elif args.command == "full":
-            r = full(args.blob, args.count)
-            print(f"sim-full: {r['images']:,} test images through the RTL ({r['source']}), all "
-                  f"{r['words_checked']:,} output words bit-exact with the golden model")
-            print(f"  simulation {r['sim_s']:.1f} s (+ {r['build_s']:.1f} s build), "
-                  f"{r['cycles']:,} cycles = {r['cycles_per_image']:,.1f} cycles/image, "
-                  f"{r['cycles'] / r['sim_s'] / 1e6:.2f} M cycles/s simulated")
-            print(f"  accuracy {100 * r['accuracy']:.2f}%, STATUS {C.error_name(r['status'])}, "
-                  f"IMAGES_DONE {r['images_done']}")
-    except LenetError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+
+
+def run(args) -> int:
+    if args.what == "sources":
+        files, _ = rtl_build.sources(args.ip)
+        print(f"{args.ip}: {len(files)} Verilog files in {files[0].parent}")
+    elif args.what == "bench":
+        r = bench(args.ip, args.images)
+        print(f"RTL ({args.ip}) on Verilator, cycles at {C.CLOCK_MHZ} MHz:")
+        print(f"  weights load:                {r['load_cycles']:>8,} cycles ({C.BLOB_WORDS:,} words)")
+        print(f"  one image alone (latency):   {r['latency_cycles']:>8,} cycles = {r['latency_us']:.1f} us")
+        print(f"  steady state ({r['batch']} back to back): {r['steady_cycles_per_image']:>8,.1f} cycles/image "
+              f"(min {r['steady_min']:,}, max {r['steady_max']:,})")
+        print(f"  projected throughput:        {r['images_per_s']:>8,.0f} images/s")
+    elif args.what == "estimate":
+        t0 = time.monotonic()
+        res = estimate()
+        ok = _print_estimate(res)
+        print(f"  ({time.monotonic() - t0:.0f} s)")
+        return 0 if ok else 1
+    elif args.what == "dump":
+        golden_layers = dump(args.out, args.count, args.blob)
+        print(f"wrote {args.out}: {args.count} images, every layer as the RTL computed it "
+              f"(equal to the golden dump {golden_layers}; `lenet compare` them)")
+    elif args.what == "full":
+        r = full(args.blob, args.count)
+        print(f"sim-full: {r['images']:,} test images through the RTL ({r['source']}), all "
+              f"{r['words_checked']:,} output words bit-exact with the golden model")
+        print(f"  simulation {r['sim_s']:.1f} s (+ {r['build_s']:.1f} s build), "
+              f"{r['cycles']:,} cycles = {r['cycles_per_image']:,.1f} cycles/image, "
+              f"{r['cycles'] / r['sim_s'] / 1e6:.2f} M cycles/s simulated")
+        print(f"  accuracy {100 * r['accuracy']:.2f}%, STATUS {C.error_name(r['status'])}, "
+              f"IMAGES_DONE {r['images_done']}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -35,10 +35,10 @@ from cocotbext.axi import (
     AxiStreamSink,
     AxiStreamSource,
 )
-from lenet_pynq.train import blob, dumps
-from lenet_pynq.train.device_model import DeviceModel, pack_images
 
+from lenet_pynq import blob, dumps
 from lenet_pynq import contract as C
+from lenet_pynq.ip_model import DeviceModel, pack_images
 
 CLOCK_NS = 10
 # Cycles an image may take before a test calls the IP hung (the RTL needs ~4,000).

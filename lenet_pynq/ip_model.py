@@ -51,8 +51,8 @@ import zlib
 
 import numpy as np
 
-from .. import contract as C
 from . import blob, golden
+from . import contract as C
 
 _OUTPUTS = (C.REG_STATUS, C.REG_WEIGHTS_CRC, C.REG_IMAGES_DONE)
 
