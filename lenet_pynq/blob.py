@@ -4,21 +4,10 @@ The blob (``.bin``) is exactly the byte stream the IP receives in a
 LOAD_WEIGHTS job; the manifest (``.json`` beside it) carries what the IP never
 needs: the scale exponents ("fracs") and a readable description.
 
-Interface used by the golden model, the exporter, the device model and the
-driver:
-
-- :class:`QuantizedLeNet` -- int8 weights and int32 biases by section name
-  (``"conv1.w"``, ``"conv1.b"``, ...), the four shifts by layer name, and
-  optionally the fracs of every layer.
-- :func:`encode` / :func:`decode` -- blob bytes <-> ``QuantizedLeNet``;
-  ``decode`` raises :class:`~lenet_pynq.errors.LenetError` for every
-  malformed blob (the checks the IP makes, plus the byte length).
-- :func:`save` / :func:`load` -- the ``.bin`` and its ``.json`` manifest;
-  :func:`read_file` -- a ``.bin``'s bytes, unchecked (the driver and the C-sim
-  leave the checks to the IP).
-- :func:`crc_word` -- the CRC word a blob carries (the IP's WEIGHTS_CRC).
-- :func:`shipped_path` -- the blob that ships with the overlay (the default
-  training run, quantized; tests/test_pretrained.py proves it).
+The golden model, the exporter, the device model, the C-sim and the driver
+all read blobs through this module; decoding makes every check the IP makes
+(plus the byte length), so a blob the IP would refuse is refused here with
+the same reason.
 """
 
 from __future__ import annotations

