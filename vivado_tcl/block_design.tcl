@@ -42,12 +42,16 @@ proc lenet_bd::intf {path} {
 
 # The PYNQ-Z2's PS7 configuration that matters to this overlay, as PYNQ v3.1's
 # own Z2 base design sets it (boards/Pynq-Z2/base/base.tcl, exported by Vivado
-# 2024.1): the 50 MHz PS clock crystal (Vivado derives the FCLK divisors the
-# .hwh states from it, and pynq reprograms FCLK0 from those divisors), the
-# bank voltages, and the DDR3 (one 4 Gbit x16 device on a 16-bit bus: 512 MiB,
-# which is the size of the HP0 DDR segment the DMA is given below). MIO
-# peripherals are left out: the board's boot loader configures them, and
-# pynq reads none of them from the .hwh (pynq/metadata/*_view.py).
+# 2024.1). The 50 MHz PS crystal matters most: Vivado derives the FCLK0
+# divisors the .hwh states from it, and pynq's Overlay.download programs FCLK0
+# with those divisors (pynq/overlay.py, Clocks.set_pl_clk) on the board's real
+# IO PLL; a PS7 left at its default 33.333 MHz crystal states divisors 4 and 4
+# for 100 MHz (a preset-less .hwh in pynqmetadata's tests, resizer.hwh), made
+# for another IO PLL. Also the bank voltages and the DDR3 (one 4 Gbit x16
+# device on a 16-bit bus: 512 MiB, the size of the HP0 DDR segment the DMA is
+# given below). MIO peripherals are left out: the board's boot loader
+# configures them, and pynq reads none of them from the .hwh
+# (pynq/metadata/*_view.py).
 proc lenet_bd::ps7_board_settings {} {
     return [list \
         CONFIG.PCW_PRESET_BANK0_VOLTAGE {LVCMOS 3.3V} \

@@ -17,6 +17,10 @@
 #    C_IRQ_IS_LEVEL, C_IRQ_ACTIVE), PG059 AXI Interconnect 2.1 (NUM_SI 1..16,
 #    NUM_MI 1..64), PG247 SmartConnect (NUM_SI/NUM_MI 1..16), PG164 Processor
 #    System Reset 5.0 (its pins).
+#  - The PS7's defaults with no board preset (crystal 33.333333 MHz, APU
+#    666.666666 MHz, 3.3 V banks, DDR3 MT41J128M8 JP-125, 32-bit bus of 1 Gbit
+#    x8 devices at 533.333333 MHz): a preset-less Vivado .hwh shipped in
+#    pynqmetadata's tests (pynqmetadata/tests/hwhs/resizer.hwh).
 #  - Vivado's own messages for refused values, as users quote them:
 #    "[IP_Flow 19-3461] Value 'X' is out of the range for parameter ... Valid
 #    values are - ..." and "[IP_Flow 19-3458] Validation failed for parameter
