@@ -32,6 +32,7 @@ import os
 import struct
 from typing import ClassVar
 
+from pynq.interrupt import _InterruptController
 from pynq.pl_server.device import Device
 
 from .. import contract as C
@@ -99,6 +100,7 @@ class SeamDevice(Device):
     """
 
     capabilities: ClassVar[dict] = {"REGISTER_RW": True}
+    _loads: ClassVar[itertools.count] = itertools.count()  # numbers each load's PL.timestamp
 
     def __init__(self, registers, stream: StreamEndpoint, tag: str = "lenet_seam"):
         super().__init__(tag)
@@ -126,8 +128,6 @@ class SeamDevice(Device):
         parser.bin_data = parser.xclbin_data = parser.dtbo_data = None
         return parser
 
-    _loads = itertools.count()
-
     def set_bitfile_name(self, bitfile_name: str) -> None:
         super().set_bitfile_name(bitfile_name)
         # pynq keeps its interrupt controllers per PL.timestamp: a new one per load.
@@ -137,8 +137,6 @@ class SeamDevice(Device):
             if ip["type"].startswith("xilinx.com:ip:axi_intc:"):
                 self._targets.append((ip["phys_addr"], ip["addr_range"], RegisterFile()))
         # pynq caches the UIO device of each raw IRQ; the seam's line stands in for it.
-        from pynq.interrupt import _InterruptController
-
         for controller in (self.interrupt_controllers or {}).values():
             _InterruptController._uio_devices[controller["raw_irq"]] = self.interrupt_line
         ip = self.ip_dict.get(C.BD_IP_NAME)
