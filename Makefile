@@ -186,7 +186,7 @@ $(OVERLAY).bit: $(wildcard vivado_tcl/*.tcl) vivado_tcl/write_build_record.py le
 	@case "$(IP)" in hls|rtl) ;; *) echo "error: IP=$(IP): use IP=hls or IP=rtl" >&2; exit 1 ;; esac
 	@vivado_tcl/check_tools.sh vivado
 	@test -d $(IP_REPO_$(IP)) || { echo "error: no HLS IP in $(HLS_IP_REPO)/: run \`make hls\`" \
-	  "first (Vitis HLS 2024.1), or build around the Verilog twin with \`make bitstream IP=rtl\`" >&2; exit 1; }
+	  "first (Vitis HLS 2024.1), or build around the Verilog twin with \`make bitstream\` (IP=rtl)" >&2; exit 1; }
 	$(PYTHON) vivado_tcl/write_contract_tcl.py $(VIVADO_CONTRACT)
 	mkdir -p $(VIVADO_BUILD)/$(IP)
 	cd $(VIVADO_BUILD)/$(IP) && $(VIVADO) -log bitstream.log \

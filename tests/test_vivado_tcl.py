@@ -345,6 +345,9 @@ def check_build_flow(run: Run, tmp: Path, ip: str = "hls") -> None:
     timing gate before write_bitstream, the build facts, and the outputs in overlay/."""
     call = run.calls[run.index("create_project")]
     assert contract.PART in call["args"], f"create_project is not for {contract.PART}: {call}"
+    repos = run.model["props"].get("project:lenet_" + ip, {}).get("ip_repo_paths")
+    assert repos == str(tmp / "ip" / ip), f"ip_repo_paths is {repos!r}, not the {ip} IP repository"
+    assert run.index("update_ip_catalog", "-rebuild") > run.index("set_property", "ip_repo_paths")
     last_edit = max(i for i, c in enumerate(run.calls)
                     if c["cmd"] in ("connect_bd_net", "connect_bd_intf_net", "assign_bd_address"))
     assert run.index("validate_bd_design") > last_edit, "validate_bd_design does not follow the last edit"
@@ -394,6 +397,9 @@ def check_rtl_package(run: Run, tmp: Path) -> None:
     assert (core["vendor"], core["library"]) == (vendor, library), f"core VLNV {core}"
     assert core["props"]["ipx:core"].get("name") == name, "core name not set from VLNV_RTL"
     assert core["props"]["ipx:core"].get("version") == version, "core version not set from VLNV_RTL"
+    for prop in ("display_name", "description"):
+        assert core["props"]["ipx:core"].get(prop), f"the core has no {prop} (the IP catalog shows it)"
+    assert run.calls[run.index("ipx::package_project")]["args"].count("/UserIP") == 1, "taxonomy is not /UserIP"
     assert Path(core["root_dir"]) == tmp / "ip" / "rtl", f"IP written to {core['root_dir']}"
     packaged = sorted(Path(f).name for f in core["files"])
     assert packaged == sorted(p.name for p in (tmp / "rtl").glob("*.v*")), f"packaged sources: {packaged}"
@@ -733,6 +739,10 @@ CHECKED = {
                       "address block"),
     "pkg-reg-range": (word(PKG, "range [expr {1 << $::LENET_ADDR_WIDTH}]", "range 64"), "address block Reg"),
     "pkg-header": (Edit(PKG, "set_property file_type {Verilog Header} [get_files $header]"), "Verilog Header"),
+    "pkg-taxonomy": (word(PKG, "-taxonomy /UserIP", "-taxonomy /User"), "taxonomy"),
+    "pkg-display-name": (word(PKG, 'display_name "LeNet-5 (Verilog twin)"', 'display_name ""'), "display_name"),
+    "ip-repo": (word(BUILD, "set_property ip_repo_paths [list $ip_repo]", "set_property ip_repo_paths [list $build_dir]"),
+                "not found in .*ip/rtl: run `make bitstream` \\(IP=rtl, the default\\)"),
 }
 
 # Every CONFIG setting of block_design.tcl, deleted one at a time, is caught:
@@ -885,6 +895,13 @@ def test_make_bitstream_without_vivado_fails_cleanly(tmp_path):
     assert "'vivado' is not on PATH" in proc.stderr and "2024.1" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, "make left files behind"
+
+
+def test_make_bitstream_ip_hls_without_make_hls_says_what_to_run(tmp_path):
+    make_copy(tmp_path)
+    proc = make(tmp_path, "bitstream", "IP=hls", path=f"{STAND_IN}:{os.environ['PATH']}")
+    assert proc.returncode != 0 and "run `make hls`" in proc.stderr and "`make bitstream` (IP=rtl)" in proc.stderr
+    assert not (tmp_path / "overlay").exists(), "make wrote an overlay without an IP"
 
 
 def test_make_bitstream_is_incremental(tmp_path):

@@ -27,7 +27,7 @@ if {$ip_kind eq "hls"} {
     set ip_hint "run `make hls` first (needs Vitis HLS $::LENET_VIVADO_VERSION)"
 } elseif {$ip_kind eq "rtl"} {
     set ip_vlnv $::LENET_VLNV_RTL
-    set ip_hint "run `make bitstream IP=rtl`, which packages rtl/ first"
+    set ip_hint "run `make bitstream` (IP=rtl, the default), which packages rtl/ first"
 } else {
     error "build_bitstream.tcl: -ip must be hls or rtl, got '$ip_kind'"
 }
