@@ -179,7 +179,8 @@ EXPECTED_CONFIG = {
     # Edge-triggered inputs (PYNQ's interrupt docs), one level-high irq wire
     # (the PYNQ image's UIO interrupt on IRQ_F2P[0] is level-high).
     INTC: {
-        "C_KIND_OF_INTR": "0xFFFFFFFF", "C_KIND_OF_EDGE": "0xFFFFFFFF", "C_IRQ_CONNECTION": "0",
+        "C_KIND_OF_INTR.VALUE_SRC": "USER", "C_KIND_OF_INTR": "0xFFFFFFFF", "C_KIND_OF_EDGE": "0xFFFFFFFF",
+        "C_IRQ_CONNECTION": "0",
         "C_IRQ_IS_LEVEL": "1", "C_IRQ_ACTIVE": "0x1",
     },
     "axi_ctrl_ic": {"NUM_SI": "1", "NUM_MI": "3"},
@@ -542,6 +543,53 @@ def test_other_vivado_release_warns_and_carries_on(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "WARNING" in run.stdout and "2024.1" in run.stdout
     assert json.loads((tmp_path / "reports" / "vivado" / "build_facts.json").read_text())["vivado_version"] == "2023.2"
+
+
+# --- the stand-in on its own ------------------------------------------------------
+
+DESIGN_PROLOGUE = """
+create_project -force p [pwd]/p -part xc7z020clg400-1
+create_bd_design d
+set dma [create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma:7.1 axi_dma_0]
+set intc [create_bd_cell -type ip -vlnv xilinx.com:ip:axi_intc:4.1 axi_intc_0]
+set ps [create_bd_cell -type ip -vlnv xilinx.com:ip:processing_system7:5.5 ps]
+set_property -dict [list CONFIG.PCW_USE_M_AXI_GP0 1] $ps
+"""
+
+
+@pytest.mark.parametrize("command, error", [
+    ("set_property CONFIG.c_include_sgg 0 $dma", "axi_dma:7.1 has no parameter 'c_include_sgg'"),
+    ("set_property CONFIG.c_m_axi_mm2s_data_width 16 $dma",
+     r"\[IP_Flow 19-3461\] Value '16' is out of the range for parameter 'c_m_axi_mm2s_data_width' for BD Cell "
+     r"'axi_dma_0' \. Valid values are - 32, 64, 128, 256, 512, 1024"),
+    ("set_property CONFIG.c_sg_length_width 7 $dma", r"\[IP_Flow 19-3458\] .* out of the range \(8,26\)"),
+    ("set_property CONFIG.C_KIND_OF_INTR.VALUE_SRC AUTO $intc", "'AUTO' is not a value source"),
+    ("set_property CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ 300 $ps", r"out of the range \(0.1,250\)"),
+    ("get_bd_pins axi_dma_0/m_axi_sg_aclkk", "pin /axi_dma_0/m_axi_sg_aclkk does not exist"),
+    ("assign_bd_address -offset 0x40401000 -range 64K -target_address_space [get_bd_addr_spaces ps/Data] "
+     "[get_bd_addr_segs axi_dma_0/S_AXI_LITE/Reg]",
+     r"\[BD 41-1075\] The proposed address '0x40401000 \[ 64K \]' .* next aligned offset .* '0x40410000'"),
+    ("assign_bd_address -offset 0x40400000 -range 2K -target_address_space [get_bd_addr_spaces ps/Data] "
+     "[get_bd_addr_segs axi_dma_0/S_AXI_LITE/Reg]", "is outside what the segment takes"),
+    ("create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma:7.2 d2", r"\[BD 41-74\] IP xilinx.com:ip:axi_dma:7.2"),
+    ("create_bd_cell -type ip -vlmv xilinx.com:ip:axi_dma:7.1 d2", r"\[Common 17-170\] Unknown option '-vlmv'"),
+], ids=["name", "enum", "range", "value-src", "fclk", "pin", "misaligned", "too-small", "version", "option"])
+def test_the_stand_in_alone_fails_like_vivado(tmp_path, command, error):
+    script = tmp_path / "s.tcl"
+    script.write_text(DESIGN_PROLOGUE + command + "\n")
+    run = run_stand_in(tmp_path, script, [])
+    assert run.returncode == 1 and re.search("^ERROR: .*" + error, run.stderr, re.MULTILINE), run.stderr
+
+
+def test_the_stand_in_takes_vivados_command_line(tmp_path):
+    script = tmp_path / "s.tcl"
+    script.write_text(DESIGN_PROLOGUE + "puts \"args: $argv\"\nset_property CONFIG.nope 1 $dma\n")
+    proc = subprocess.run([str(STAND_IN / "vivado"), "-mode", "batch", "-nojournal", "-notrace", "-source",
+                           str(script), "-tclargs", "-a", "b"], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 1 and "args: -a b" in proc.stdout and "ERROR: set_property CONFIG.nope" in proc.stderr
+    gui = subprocess.run([str(STAND_IN / "vivado"), "-mode", "gui"], capture_output=True, text=True, check=False)
+    assert gui.returncode == 1 and "only -mode batch" in gui.stderr
 
 
 # --- the proof that the stand-in and the checks catch a typo-like edit ------------------

@@ -132,11 +132,14 @@ proc lenet_bd::add_dma {name} {
 # high when pynq acknowledges the controller). Its output is a single level,
 # active-high wire: IRQ_F2P[0] is the one fabric interrupt the PYNQ image
 # gives a UIO device, declared level-high (meta-pynq pynq_uio_zynq.dtsi,
-# interrupts = <0 29 4>).
+# interrupts = <0 29 4>). The input kind is marked user-set (VALUE_SRC USER,
+# the GUI's "Manual") so that validation does not propagate it back to level
+# from the sources' LEVEL_HIGH sensitivity.
 proc lenet_bd::add_intc {} {
     variable intc_name
     set intc [cell xilinx.com:ip:axi_intc:4.1 $intc_name]
     set_property -dict [list \
+        CONFIG.C_KIND_OF_INTR.VALUE_SRC USER \
         CONFIG.C_KIND_OF_INTR 0xFFFFFFFF \
         CONFIG.C_KIND_OF_EDGE 0xFFFFFFFF \
         CONFIG.C_IRQ_CONNECTION 0 \

@@ -14,7 +14,8 @@
 #    memory-map widths 32..1024, buffer length register 8..26 bits, burst
 #    sizes 2..256), PG099 AXI Interrupt Controller 4.1 (C_KIND_OF_INTR: one bit
 #    per input, 1 = edge; C_IRQ_CONNECTION 0 = single irq wire, 1 = bus;
-#    C_IRQ_IS_LEVEL, C_IRQ_ACTIVE), PG059 AXI Interconnect 2.1 (NUM_SI 1..16,
+#    C_IRQ_IS_LEVEL, C_IRQ_ACTIVE; CONFIG.C_KIND_OF_INTR.VALUE_SRC USER as
+#    public block-design scripts set it before the value), PG059 AXI Interconnect 2.1 (NUM_SI 1..16,
 #    NUM_MI 1..64), PG247 SmartConnect (NUM_SI/NUM_MI 1..16), PG164 Processor
 #    System Reset 5.0 (its pins).
 #  - The PS7's defaults with no board preset (crystal 33.333333 MHz, APU
@@ -130,6 +131,15 @@ proc stub::xilinx_ips {} {
 proc stub::check_config {cell vlnv key value} {
     variable ip_params
     set name [string range $key 7 end]
+    # CONFIG.<parameter>.VALUE_SRC: who sets the parameter (the GUI's
+    # Auto/Manual); USER keeps validation from propagating over it.
+    if {[regexp {^(.*)\.VALUE_SRC$} $name -> param]} {
+        check_config $cell $vlnv CONFIG.$param [cfg_default $vlnv $param]
+        if {$value ni {USER DEFAULT PROPAGATED}} {
+            fail "set_property $key on /$cell: '$value' is not a value source (USER, DEFAULT, PROPAGATED)"
+        }
+        return
+    }
     if {![dict exists $ip_params $vlnv]} {
         # Our own IP (hls/rtl): its user parameters are fixed by the contract.
         fail "set_property $key on /$cell: $vlnv has no parameter '$name'"
@@ -163,6 +173,14 @@ proc stub::check_config {cell vlnv key value} {
             }
         }
     }
+}
+
+proc stub::cfg_default {vlnv name} {
+    variable ip_params
+    if {[dict exists $ip_params $vlnv $name]} {
+        return [lindex [dict get $ip_params $vlnv $name] 2]
+    }
+    return ""
 }
 
 # A cell's parameter: what was set, else the IP's default.
