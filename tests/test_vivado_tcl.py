@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from lenet_pynq import contract
+from lenet_pynq.errors import LenetError
 
 ROOT = Path(__file__).resolve().parent.parent
 VIVADO_TCL = ROOT / "vivado_tcl"
@@ -933,6 +934,11 @@ def test_make_bitstream_with_the_stand_in_writes_the_overlay_and_its_build_recor
     assert record["utilization"] == facts["utilization"] and record["utilization"]["dsp"]["available"] == 220
     assert build_record.check_pair(overlay / "lenet.bit", overlay / "lenet.hwh") == record
     assert (tmp_path / "reports" / "vivado" / "rtl" / "timing_summary.rpt").exists()
+    # A .hwh from another build (an edited design) beside this .bit is refused, in one line.
+    (overlay / "lenet.hwh").write_text((overlay / "lenet.hwh").read_text().replace("26", "23"))
+    with pytest.raises(LenetError, match=r"lenet\.hwh does not match .*lenet\.json: its SHA-256 is") as e:
+        build_record.check_pair(overlay / "lenet.bit", overlay / "lenet.hwh")
+    assert "\n" not in str(e.value)
 
 
 def test_make_bitstream_without_vivado_fails_cleanly(tmp_path):
