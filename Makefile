@@ -31,7 +31,7 @@ help:
 	@echo "make setup     create $(VENV) with everything the tests need"
 	@echo "make train | quantize | export | csim | sim | estimate | bench | notebook"
 	@echo "make bench-train | bench-golden | sim-bench | sim-full | csim-full"
-	@echo "make hls | bitstream [IP=hls|rtl]   (need Vitis HLS / Vivado 2024.1)"
+	@echo "make hls | bitstream [IP=rtl|hls]   (need Vitis HLS / Vivado 2024.1)"
 
 # --- environment -------------------------------------------------------------
 
@@ -145,15 +145,20 @@ notebook: $(STAMP)
 	  LENET_BACKEND=model LENET_COUNT=$(NOTEBOOK_COUNT) LENET_WEIGHTS=$(CURDIR)/$(BLOB)
 
 # --- bitstream (Vivado 2024.1) -------------------------------------------------
-# make bitstream [IP=hls|rtl]: PS7 + AXI DMA + the LeNet IP -> overlay/lenet.bit
-# and overlay/lenet.hwh. IP=hls uses `make hls`'s IP repository, IP=rtl packages
-# rtl/ first. Rebuilds only when the Tcl, the contract, the IP or IP= changed.
+# make bitstream [IP=rtl|hls] [BOARD_PART=...]: PS7 + AXI DMA + AXI interrupt
+# controller + the LeNet IP -> overlay/lenet.bit, overlay/lenet.hwh and the build
+# record overlay/lenet.json. IP=rtl (the default: the IP proven furthest here,
+# every cycle simulated) packages rtl/ first; IP=hls uses `make hls`'s IP
+# repository. No board files are needed; BOARD_PART names installed PYNQ-Z2
+# board files to use their PS7 preset too. Timing reports go to
+# reports/vivado/<ip>/. Rebuilds only when the Tcl, the contract, the IP or IP= changed.
 
 # Only `make bitstream IP=...` chooses the IP: an IP variable inherited from the
 # shell environment (an address, say) must not.
 ifneq ($(origin IP),command line)
-IP := hls
+IP := rtl
 endif
+BOARD_PART ?= none
 VIVADO := vivado -mode batch -nojournal -notrace
 VIVADO_JOBS ?= 2
 VIVADO_BUILD := build/vivado
@@ -176,19 +181,20 @@ endif
 
 bitstream: $(OVERLAY).bit
 
-$(OVERLAY).bit: $(wildcard vivado_tcl/*.tcl) $(CONTRACT_TCL_DEPS) $(IP_FILES_$(IP)) \
-                $(OVERLAY_OUT_OF_DATE)
+$(OVERLAY).bit: $(wildcard vivado_tcl/*.tcl) vivado_tcl/write_build_record.py lenet_pynq/build_record.py \
+                $(CONTRACT_TCL_DEPS) $(IP_FILES_$(IP)) $(OVERLAY_OUT_OF_DATE)
 	@case "$(IP)" in hls|rtl) ;; *) echo "error: IP=$(IP): use IP=hls or IP=rtl" >&2; exit 1 ;; esac
 	@vivado_tcl/check_tools.sh vivado
 	@test -d $(IP_REPO_$(IP)) || { echo "error: no HLS IP in $(HLS_IP_REPO)/: run \`make hls\`" \
-	  "first (Vitis HLS 2024.1), or build around the Verilog twin with \`make bitstream IP=rtl\`" >&2; exit 1; }
+	  "first (Vitis HLS 2024.1), or build around the Verilog twin with \`make bitstream\` (IP=rtl)" >&2; exit 1; }
 	$(PYTHON) vivado_tcl/write_contract_tcl.py $(VIVADO_CONTRACT)
 	mkdir -p $(VIVADO_BUILD)/$(IP)
 	cd $(VIVADO_BUILD)/$(IP) && $(VIVADO) -log bitstream.log \
 	  -source $(CURDIR)/vivado_tcl/build_bitstream.tcl -tclargs \
 	  -contract $(CURDIR)/$(VIVADO_CONTRACT) -ip $(IP) -ip_repo $(CURDIR)/$(IP_REPO_$(IP)) \
 	  -build_dir $(CURDIR)/$(VIVADO_BUILD)/$(IP)/project -reports_dir $(CURDIR)/$(VIVADO_REPORTS) \
-	  -overlay $(CURDIR)/$(OVERLAY) -jobs $(VIVADO_JOBS)
+	  -overlay $(CURDIR)/$(OVERLAY) -board_part $(BOARD_PART) -jobs $(VIVADO_JOBS)
+	$(PYTHON) vivado_tcl/write_build_record.py $(VIVADO_REPORTS)/build_facts.json $(OVERLAY)
 	echo $(IP) > $(OVERLAY_IP_STAMP)
 
 $(RTL_IP_REPO)/component.xml: $(wildcard rtl/*.v) rtl/lenet_contract.vh vivado_tcl/package_rtl_ip.tcl \

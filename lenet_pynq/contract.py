@@ -149,6 +149,9 @@ def parse_trailer(word: int) -> tuple[int, int] | None:
 
 # --- the IP in a block design ------------------------------------------------
 
+# The version of docs/contract.md both IPs implement; a bitstream's build
+# record carries it, and the overlay refuses one built for another version.
+CONTRACT_VERSION = 1
 TOP_NAME = "lenet"  # HLS top function and RTL top module
 VLNV_HLS = "lenet-pynq.org:hls:lenet:1.0"  # export_design -format ip_catalog
 VLNV_RTL = "lenet-pynq.org:rtl:lenet:1.0"  # ipx::package_project of rtl/

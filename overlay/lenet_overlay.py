@@ -3,9 +3,11 @@
 ``LeNetOverlay()`` loads the bitstream installed beside this module (where
 ``make bitstream`` puts it and ``pip install .`` packages it) and exposes
 ``lenet`` (the :class:`~lenet_pynq.host.driver.LeNetIP` of ``lenet_0``, with
-the DMA ``axi_dma_0`` attached). The design read from the .hwh is checked
-before the bitstream is downloaded, so a mismatched .hwh never touches the
-board.
+the DMA ``axi_dma_0`` attached). Before pynq reads anything, the pair is
+checked against its build record ``lenet.json`` (lenet_pynq/build_record.py:
+the SHA-256 of both files, the contract version), and the design read from
+the .hwh is checked before the bitstream is downloaded, so a .bit with
+another build's .hwh never touches the board.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from pynq import Overlay
 
 from .. import contract as C
+from ..build_record import check_pair
 from ..errors import LenetError
 from ..host.design import check_design
 from ..host.driver import LeNetIP
@@ -40,8 +43,9 @@ class LeNetOverlay(Overlay):
     Parameters
     ----------
     bitfile : str or Path, optional
-        The .bit to load (its .hwh must sit beside it with the same base
-        name); default ``lenet.bit`` in this package.
+        The .bit to load (its .hwh and its build record .json must sit
+        beside it with the same base name); default ``lenet.bit`` in this
+        package.
     download : bool
         Program the PL (default). The off-board seam passes False.
     device : pynq.Device, optional
@@ -62,7 +66,8 @@ class LeNetOverlay(Overlay):
             missing = " and ".join(str(p) for p in (bit, hwh) if not p.is_file())
             raise LenetError(
                 f"{missing} not found: build the overlay with `make bitstream` (Vivado 2024.1) and copy "
-                "lenet.bit and lenet.hwh together into overlay/ (same base name), then `pip install .`")
+                "lenet.bit, lenet.hwh and lenet.json together into overlay/ (same base name), then `pip install .`")
+        check_pair(bit, hwh)
         if device is None:
             device = _board_device()
         super().__init__(str(bit), download=False, device=device, **kwargs)

@@ -76,7 +76,9 @@ def open_model_overlay(directory: str | Path | None = None, device: SeamDevice |
     directory = directory or tempfile.mkdtemp(prefix="lenet_seam_")
     try:
         bit = write_design(directory, **hwh)
-        overlay = LeNetOverlay(bit, download=False, device=device or model_seam())
+        device = device or model_seam()
+        with device.active():
+            overlay = LeNetOverlay(bit, download=False, device=device)
     except BaseException:
         if temporary:
             shutil.rmtree(directory, ignore_errors=True)

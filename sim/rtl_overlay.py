@@ -137,7 +137,8 @@ def open_rtl_overlay(dut, directory: str | Path | None = None, **hwh):
     seam = SeamDevice(RtlRegisters(axil), RtlStream(source, sink, dut.ap_clk), tag="lenet_rtl", label="RTL simulation")
     directory = directory or tempfile.mkdtemp(prefix="lenet_rtl_seam_")
     bit = write_design(directory, **{"ip_vlnv": C.VLNV_RTL, **hwh})
-    overlay = LeNetOverlay(bit, download=False, device=seam)
+    with seam.active():
+        overlay = LeNetOverlay(bit, download=False, device=seam)
     # wall-clock deadlines for a simulated IP: seconds per image, not milliseconds
     overlay.lenet.timeout_s, overlay.lenet.timeout_per_image_s = 120.0, 10.0
     return overlay

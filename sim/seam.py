@@ -14,18 +14,25 @@ here unchanged, against:
   between :class:`~lenet_pynq.sim.memory.DeviceMemory` and the IP's
   streams (a :class:`~lenet_pynq.sim.dma_model.StreamEndpoint`).
 
-The instance names and base addresses come from the .hwh, as on the board.
-What the seam does not do: download a bitstream (construct the overlay with
-``download=False``), program PL clocks, or deliver interrupts (our design's
-driver polls; the .hwh of the seam connects no interrupt).
+The instance names and base addresses come from the .hwh, parsed by pynq's
+own runtime parser (``pynq.metadata.runtime_metadata_parser``, the one the
+board uses). The AXI interrupt controller of the design is a plain register
+file here, and the PS interrupt line it drives is :class:`SeamInterruptLine`,
+which pynq's ``Interrupt`` objects attach to as they attach to the UIO device
+on the board. What the seam does not do: download a bitstream (construct the
+overlay with ``download=False``), program PL clocks, or fire interrupts (the
+device models do not drive the IP's interrupt output; the driver polls).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import struct
 from typing import ClassVar
 
+from pynq.interrupt import _InterruptController
 from pynq.pl_server.device import Device
 
 from .. import contract as C
@@ -36,6 +43,38 @@ from .memory import DeviceMemory
 
 class SeamError(Exception):
     """The driver reached outside what the seam models (an unmapped address, a bad access)."""
+
+
+class RegisterFile:
+    """32-bit registers that keep what is written: a core the seam maps but does not model."""
+
+    def __init__(self):
+        self.words: dict[int, int] = {}
+
+    def read(self, offset: int) -> int:
+        return self.words.get(offset, 0)
+
+    def write(self, offset: int, value: int) -> None:
+        self.words[offset] = value
+
+    def __repr__(self) -> str:
+        return f"RegisterFile({len(self.words)} registers written)"
+
+
+class SeamInterruptLine:
+    """The PS interrupt line (IRQ_F2P[0]) as pynq's interrupt controllers see their parent.
+
+    On the board pynq attaches the AXI interrupt controller to the UIO
+    device of its raw IRQ; here it attaches to this. ``add_event`` is what
+    pynq calls while an ``Interrupt`` is awaited; nothing fires it off the
+    board yet, so the waiters stay registered in ``events``.
+    """
+
+    def __init__(self):
+        self.events: list[tuple[object, int]] = []
+
+    def add_event(self, event, number: int) -> None:
+        self.events.append((event, number))
 
 
 class SeamDevice(Device):
@@ -61,6 +100,7 @@ class SeamDevice(Device):
     """
 
     capabilities: ClassVar[dict] = {"REGISTER_RW": True}
+    _loads: ClassVar[itertools.count] = itertools.count()  # numbers each load's PL.timestamp
 
     def __init__(self, registers, stream: StreamEndpoint, tag: str = "lenet_seam", label: str = "device seam"):
         super().__init__(tag)
@@ -74,12 +114,13 @@ class SeamDevice(Device):
         self._targets: list[tuple[int, int, object]] = []
         self.bitfile_name = None
         self.timestamp = ""
+        self.interrupt_line = SeamInterruptLine()
 
     # --- metadata: the same parser the board uses, minus XRT's xclbinutil -----
 
     def get_bitfile_metadata(self, bitfile_name: str):
+        from pynq.metadata.runtime_metadata_parser import RuntimeMetadataParser
         from pynqmetadata.frontends import Metadata
-        from pynqmetadata.views.runtime import RuntimeMetadataParser
 
         hwh = os.path.splitext(bitfile_name)[0] + ".hwh"
         if not os.path.isfile(hwh):
@@ -90,7 +131,15 @@ class SeamDevice(Device):
 
     def set_bitfile_name(self, bitfile_name: str) -> None:
         super().set_bitfile_name(bitfile_name)
+        # pynq keeps its interrupt controllers per PL.timestamp: a new one per load.
+        self.timestamp = f"{self.tag}-{next(self._loads)}"
         self._targets = []
+        for ip in self.ip_dict.values():
+            if ip["type"].startswith("xilinx.com:ip:axi_intc:"):
+                self._targets.append((ip["phys_addr"], ip["addr_range"], RegisterFile()))
+        # pynq caches the UIO device of each raw IRQ; the seam's line stands in for it.
+        for controller in (self.interrupt_controllers or {}).values():
+            _InterruptController._uio_devices[controller["raw_irq"]] = self.interrupt_line
         ip = self.ip_dict.get(C.BD_IP_NAME)
         if ip is not None:
             self._targets.append((ip["phys_addr"], ip["addr_range"], self.registers))
@@ -99,6 +148,27 @@ class SeamDevice(Device):
             width = int(dma["parameters"].get("c_sg_length_width", 26))
             self.dma = AxiDmaModel(self.memory, self.stream, max_length=axi_dma.length_width_max(width))
             self._targets.append((dma["phys_addr"], dma["addr_range"], self.dma))
+
+    @contextlib.contextmanager
+    def active(self):
+        """This device as pynq's active device, for as long as drivers are being created.
+
+        pynq's ``DefaultIP`` makes an ``Interrupt`` for each interrupt pin, and
+        ``Interrupt`` reads the global ``PL`` (the active device), not the
+        overlay's device; each of our interrupt controllers' parent is the raw
+        IRQ's UIO device, which is :attr:`interrupt_line` here (registered
+        by :meth:`set_bitfile_name`).
+        """
+        had = "_active_device" in Device.__dict__
+        before = Device.__dict__.get("_active_device")
+        Device.active_device = self
+        try:
+            yield self
+        finally:
+            if had:
+                Device.active_device = before
+            else:
+                del Device._active_device
 
     # --- registers (MMIO with the REGISTER_RW capability) -----------------------
 

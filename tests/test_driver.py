@@ -9,6 +9,7 @@ model, integer for integer.
 from __future__ import annotations
 
 import gc
+import json
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,29 @@ def test_pynq_binds_our_driver_and_its_dma_from_the_hwh(tmp_path):
     assert ol.ip_dict[C.BD_IP_NAME]["type"] == C.VLNV_HLS
     assert ol.lenet.jobs.max_transfer == (1 << 26) - 1
     assert ol.axi_dma_0.sendchannel is not None and ol.axi_dma_0.recvchannel is not None
+
+
+def test_pynqs_own_parser_finds_the_interrupts_of_the_ip_and_the_dma(tmp_path):
+    """pynq 3.1 sees an interrupt only through an axi_intc on IRQ_F2P (pynq/metadata/
+    interrupt_controllers_view.py); the parser is the one the board runs (pynq.pl_server.embedded_device)."""
+    from lenet_pynq.host.seam_hwh import write_design
+    from pynq.interrupt import Interrupt
+    from pynq.metadata.runtime_metadata_parser import RuntimeMetadataParser
+    from pynqmetadata.frontends import Metadata
+
+    parser = RuntimeMetadataParser(Metadata(input=str(write_design(tmp_path).with_suffix(".hwh"))))
+    assert parser.interrupt_controllers == {"axi_intc_0": {"name": "axi_intc_0", "parent": "", "index": 0,
+                                                           "raw_irq": 61}}  # IRQ_F2P[0] is GIC SPI 61
+    pins = {pin: (v["controller"], v["index"]) for pin, v in parser.interrupt_pins.items()}
+    assert pins[f"{C.BD_IP_NAME}/interrupt"] == ("axi_intc_0", 0)
+    assert pins[f"{C.BD_DMA_NAME}/mm2s_introut"] == ("axi_intc_0", 1)
+    assert pins[f"{C.BD_DMA_NAME}/s2mm_introut"] == ("axi_intc_0", 2)
+    assert set(parser.ip_dict[C.BD_IP_NAME]["interrupts"]) == {"interrupt"}
+    assert set(parser.ip_dict[C.BD_DMA_NAME]["interrupts"]) == {"mm2s_introut", "s2mm_introut"}
+    # ... and the overlay's drivers get pynq Interrupt objects for them, as on the board.
+    ol = open_model_overlay(tmp_path / "overlay")
+    assert isinstance(ol.lenet.interrupt, Interrupt)
+    assert isinstance(ol.axi_dma_0.mm2s_introut, Interrupt) and isinstance(ol.axi_dma_0.s2mm_introut, Interrupt)
 
 
 def test_the_default_temporary_design_goes_with_its_overlay():
@@ -161,6 +185,58 @@ def test_a_missing_bitstream_says_how_to_build_it(tmp_path):
 
     with pytest.raises(LenetError, match="make bitstream"):
         LeNetOverlay(tmp_path / "lenet.bit", download=False, device=model_seam())
+
+
+def _other_build(d: Path) -> Path:
+    """A second build of the design (another DMA length width, another bitstream): its .bit, .hwh and record."""
+    from lenet_pynq.host.seam_hwh import write_design
+
+    from lenet_pynq import build_record
+
+    bit = write_design(d, dma={"c_sg_length_width": "23"})
+    bit.write_bytes(b"another bitstream\n")
+    record = json.loads(bit.with_suffix(".json").read_text())
+    build_record.write_record(bit.with_suffix(".json"), {**record, "bit_sha256": build_record.sha256(bit)})
+    return bit
+
+
+@pytest.mark.parametrize("swap, words", [
+    ("hwh", r"lenet\.hwh does not match .*lenet\.json: its SHA-256 is \w{12}\.\.\., the record's \w{12}"),
+    ("bit", r"lenet\.bit does not match .*lenet\.json"),
+    ("json", r"lenet\.bit does not match .*lenet\.json"),
+], ids=["hwh-of-another-build", "bit-of-another-build", "record-of-another-build"])
+def test_a_pair_its_build_record_does_not_match_is_refused(tmp_path, swap, words):
+    """The classic "works with the prebuilt, hangs with mine": one file of the three copied from another build."""
+    import shutil
+
+    from lenet_pynq.host.seam_hwh import write_design
+    from lenet_pynq.overlay import LeNetOverlay
+
+    bit = write_design(tmp_path / "mine")
+    other = _other_build(tmp_path / "other")
+    shutil.copy(other.with_suffix(f".{swap}"), bit.with_suffix(f".{swap}"))
+    seam = model_seam()
+    with pytest.raises(LenetError, match=words) as e:
+        LeNetOverlay(bit, download=False, device=seam)
+    assert "\n" not in str(e.value) and "together from one `make bitstream`" in str(e.value)
+    assert seam.accesses == 0
+
+
+def test_a_bitstream_without_its_build_record_or_of_another_contract_is_refused(tmp_path):
+    from lenet_pynq.host.seam_hwh import write_design
+    from lenet_pynq.overlay import LeNetOverlay
+
+    bit = write_design(tmp_path)
+    record = json.loads(bit.with_suffix(".json").read_text())
+    bit.with_suffix(".json").write_text(json.dumps({**record, "contract_version": C.CONTRACT_VERSION + 1}))
+    with pytest.raises(LenetError, match=f"implements contract version {C.CONTRACT_VERSION + 1}.*rebuild it"):
+        LeNetOverlay(bit, download=False, device=model_seam())
+    bit.with_suffix(".json").write_text("{not json")
+    with pytest.raises(LenetError, match="lenet.json is not a build record"):
+        LeNetOverlay(bit, download=False, device=model_seam())
+    bit.with_suffix(".json").unlink()
+    with pytest.raises(LenetError, match="lenet.json not found: a bitstream needs its build record beside it"):
+        LeNetOverlay(bit, download=False, device=model_seam())
 
 
 def test_the_design_is_checked_before_the_bitstream_is_downloaded(tmp_path):

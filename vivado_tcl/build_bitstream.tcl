@@ -3,9 +3,12 @@
 #
 #   vivado -mode batch -source vivado_tcl/build_bitstream.tcl -tclargs \
 #       -contract F -ip hls|rtl -ip_repo DIR -build_dir DIR -reports_dir DIR \
-#       -overlay PATH_WITHOUT_EXTENSION -jobs N
+#       -overlay PATH_WITHOUT_EXTENSION -board_part none|BOARD_PART -jobs N
 #
 # Any failure is a Tcl error, which ends Vivado's batch mode with exit code 1.
+# Besides the overlay it writes REPORTS_DIR/build_facts.json (release, clock,
+# slack, utilization), from which vivado_tcl/write_build_record.py makes the
+# build record overlay/lenet.json.
 
 set here [file dirname [file normalize [info script]]]
 source [file join $here args.tcl]
@@ -13,8 +16,9 @@ source [file join $here project.tcl]
 source [file join $here block_design.tcl]
 
 set usage "build_bitstream.tcl -contract F -ip hls|rtl -ip_repo DIR -build_dir DIR\
-           -reports_dir DIR -overlay PATH -jobs N"
-set opts [lenet_parse_args $argv {contract ip ip_repo build_dir reports_dir overlay jobs} $usage]
+           -reports_dir DIR -overlay PATH -board_part none|BOARD_PART -jobs N"
+set opts [lenet_parse_args $argv {contract ip ip_repo build_dir reports_dir overlay board_part jobs} \
+    $usage]
 lenet_source_contract [dict get $opts contract]
 
 set ip_kind [dict get $opts ip]
@@ -23,7 +27,7 @@ if {$ip_kind eq "hls"} {
     set ip_hint "run `make hls` first (needs Vitis HLS $::LENET_VIVADO_VERSION)"
 } elseif {$ip_kind eq "rtl"} {
     set ip_vlnv $::LENET_VLNV_RTL
-    set ip_hint "run `make bitstream IP=rtl`, which packages rtl/ first"
+    set ip_hint "run `make bitstream` (IP=rtl, the default), which packages rtl/ first"
 } else {
     error "build_bitstream.tcl: -ip must be hls or rtl, got '$ip_kind'"
 }
@@ -31,6 +35,7 @@ set ip_repo [file normalize [dict get $opts ip_repo]]
 set build_dir [file normalize [dict get $opts build_dir]]
 set reports_dir [file normalize [dict get $opts reports_dir]]
 set overlay [file normalize [dict get $opts overlay]]
+set board_part [dict get $opts board_part]
 set jobs [dict get $opts jobs]
 set proj_name lenet_$ip_kind
 set bd_name lenet_bd
@@ -57,6 +62,7 @@ proc lenet_find_hwh {proj_dir proj_name bd_name} {
 
 # Setup and hold must both close at the contract clock, and the clock the
 # PS drives must really be that clock (a preset could have changed it).
+# Returns {period wns whs}.
 proc lenet_check_timing {reports_dir clock_mhz} {
     set want [expr {1000.0 / $clock_mhz}]
     set period [get_property PERIOD [get_clocks clk_fpga_0]]
@@ -72,6 +78,51 @@ proc lenet_check_timing {reports_dir clock_mhz} {
                written. See $reports_dir/timing_summary.rpt"
     }
     puts "lenet: timing met at $clock_mhz MHz (WNS $wns ns, WHS $whs ns)"
+    return [list $period $wns $whs]
+}
+
+# Used and available sites of the rows the build record keeps, read from the
+# tables of report_utilization (7-series names: "Slice LUTs", "Slice
+# Registers", "Block RAM Tile", "DSPs"; the columns are Site Type | Used |
+# Fixed | [Prohibited |] Available | Util%, so Used comes first and Available
+# last but one). A row that is missing is an error: the record would lie.
+proc lenet_utilization {report} {
+    set out {}
+    foreach {key row} {lut {Slice LUTs} ff {Slice Registers} bram {Block RAM Tile} dsp DSPs} {
+        set found 0
+        foreach line [split $report "\n"] {
+            set cols {}
+            foreach c [split [string trim $line] |] {
+                lappend cols [string trim $c]
+            }
+            if {[llength $cols] >= 6 && [string trimright [lindex $cols 1] *] eq $row} {
+                lappend out $key [list [lindex $cols 2] [lindex $cols end-2]]
+                set found 1
+                break
+            }
+        }
+        if {!$found} {
+            error "lenet: report_utilization has no '$row' row; cannot write the build record"
+        }
+    }
+    return $out
+}
+
+# The facts of this build that only Vivado knows, as JSON for
+# vivado_tcl/write_build_record.py (which adds git, hashes and the contract).
+proc lenet_write_build_facts {path ip_kind ip_vlnv clock_mhz timing utilization} {
+    lassign $timing period wns whs
+    set util {}
+    foreach {key pair} $utilization {
+        lassign $pair used available
+        lappend util "\"$key\": {\"used\": $used, \"available\": $available}"
+    }
+    set f [open $path w]
+    puts $f "{\"vivado_version\": \"[version -short]\", \"part\": \"$::LENET_PART\",\
+             \"ip\": \"$ip_kind\", \"ip_vlnv\": \"$ip_vlnv\", \"clock_mhz\": $clock_mhz,\
+             \"period_ns\": $period, \"wns_ns\": $wns, \"whs_ns\": $whs,\
+             \"utilization\": {[join $util {, }]}}"
+    close $f
 }
 
 # Copy under temporary names first, then rename both, so overlay/ never holds
@@ -92,7 +143,7 @@ proc lenet_publish {bit hwh overlay} {
 
 # --- project and IP --------------------------------------------------------
 
-lenet_create_project $proj_name $build_dir $::LENET_PART $::LENET_BOARD_PART
+set board_preset [lenet_create_project $proj_name $build_dir $::LENET_PART $board_part]
 set_property ip_repo_paths [list $ip_repo] [current_project]
 update_ip_catalog -rebuild
 if {[llength [get_ipdefs -all $ip_vlnv]] == 0} {
@@ -102,7 +153,7 @@ if {[llength [get_ipdefs -all $ip_vlnv]] == 0} {
 # --- block design ----------------------------------------------------------
 
 set bd_file [lenet_bd::create $bd_name $ip_vlnv $::LENET_BD_IP_NAME $::LENET_BD_DMA_NAME \
-    $::LENET_CLOCK_MHZ]
+    $::LENET_CLOCK_MHZ $board_preset]
 generate_target all $bd_file
 set wrapper [make_wrapper -files $bd_file -top]
 add_files -norecurse $wrapper
@@ -117,11 +168,14 @@ launch_runs impl_1 -jobs $jobs
 lenet_run_or_fail impl_1
 open_run impl_1
 
+# Reports go to reports/vivado/<ip>/ (the Makefile's -reports_dir), one set per IP.
 file mkdir $reports_dir
 report_utilization -file [file join $reports_dir utilization.rpt]
 report_utilization -hierarchical -file [file join $reports_dir utilization_hierarchical.rpt]
 report_timing_summary -max_paths 10 -file [file join $reports_dir timing_summary.rpt]
-lenet_check_timing $reports_dir $::LENET_CLOCK_MHZ
+set timing [lenet_check_timing $reports_dir $::LENET_CLOCK_MHZ]
+lenet_write_build_facts [file join $reports_dir build_facts.json] $ip_kind $ip_vlnv \
+    $::LENET_CLOCK_MHZ $timing [lenet_utilization [report_utilization -return_string]]
 
 # --- bitstream and hand-off ------------------------------------------------
 

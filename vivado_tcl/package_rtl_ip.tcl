@@ -68,10 +68,18 @@ set_property -dict [list name $name version $version display_name "LeNet-5 (Veri
 foreach busif $busifs {
     lenet_busif $core $busif
 }
+# ap_clk as Xilinx's own packaging scripts declare a kernel clock
+# (Xilinx/Vitis_Accel_Examples rtl_kernels/rtl_vadd/scripts/package_kernel.tcl):
+# ASSOCIATED_BUSIF and ASSOCIATED_RESET through associate_bus_interfaces, and
+# FREQ_HZ at the contract clock, resolved "user" so the block design may
+# propagate FCLK_CLK0's frequency onto it (a fixed value that differed would
+# fail validation, [BD 41-237] FREQ_HZ does not match).
 foreach busif [concat $streams s_axi_control] {
     ipx::associate_bus_interfaces -busif $busif -clock ap_clk $core
 }
 ipx::associate_bus_interfaces -clock ap_clk -reset ap_rst_n $core
+lenet_bus_parameter [lenet_busif $core ap_clk] FREQ_HZ [expr {$::LENET_CLOCK_MHZ * 1000000}]
+set_property value_resolve_type user [ipx::get_bus_parameters FREQ_HZ -of_objects [lenet_busif $core ap_clk]]
 lenet_bus_parameter [lenet_busif $core ap_rst_n] POLARITY ACTIVE_LOW
 lenet_bus_parameter [lenet_busif $core interrupt] SENSITIVITY LEVEL_HIGH
 
