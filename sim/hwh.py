@@ -248,7 +248,7 @@ def write_design(directory: str | Path, name: str = "lenet", **overrides) -> Pat
     bit = d / f"{name}.bit"
     bit.write_bytes(b"lenet-pynq seam: not a bitstream; the off-board device never downloads it\n")
     ip_vlnv = overrides.get("ip_vlnv", C.VLNV_HLS)
-    facts = {"vivado_version": "none (lenet_pynq.host.seam_hwh)", "ip": ip_vlnv.split(":")[1], "ip_vlnv": ip_vlnv,
+    facts = {"vivado_version": "none (lenet_pynq.sim.hwh)", "ip": ip_vlnv.split(":")[1], "ip_vlnv": ip_vlnv,
              "clock_mhz": C.CLOCK_MHZ, "wns_ns": None, "whs_ns": None, "utilization": None}
     build_record.write_record(build_record.record_path(bit), build_record.make_record(facts, bit, hwh, "none", None))
     return bit

@@ -111,7 +111,7 @@ def open_rtl_overlay(dut, directory: str | Path | None = None, **hwh):
     """``LeNetOverlay`` on the RTL ``dut``; call from a :func:`cocotb.task.bridge` thread.
 
     ``dut`` must be out of reset with its clock running. ``hwh`` overrides
-    design parameters (see ``seam_hwh.hwh_text``); the IP is declared with
+    design parameters (see ``sim.hwh.hwh_text``); the IP is declared with
     the RTL packaging's VLNV.
     """
     from cocotb.task import resume

@@ -58,10 +58,11 @@ def test_pynq_binds_our_driver_and_its_dma_from_the_hwh(tmp_path):
 def test_pynqs_own_parser_finds_the_interrupts_of_the_ip_and_the_dma(tmp_path):
     """pynq 3.1 sees an interrupt only through an axi_intc on IRQ_F2P (pynq/metadata/
     interrupt_controllers_view.py); the parser is the one the board runs (pynq.pl_server.embedded_device)."""
-    from lenet_pynq.host.seam_hwh import write_design
     from pynq.interrupt import Interrupt
     from pynq.metadata.runtime_metadata_parser import RuntimeMetadataParser
     from pynqmetadata.frontends import Metadata
+
+    from lenet_pynq.sim.hwh import write_design
 
     parser = RuntimeMetadataParser(Metadata(input=str(write_design(tmp_path).with_suffix(".hwh"))))
     assert parser.interrupt_controllers == {"axi_intc_0": {"name": "axi_intc_0", "parent": "", "index": 0,
@@ -189,9 +190,8 @@ def test_a_missing_bitstream_says_how_to_build_it(tmp_path):
 
 def _other_build(d: Path) -> Path:
     """A second build of the design (another DMA length width, another bitstream): its .bit, .hwh and record."""
-    from lenet_pynq.host.seam_hwh import write_design
-
     from lenet_pynq import build_record
+    from lenet_pynq.sim.hwh import write_design
 
     bit = write_design(d, dma={"c_sg_length_width": "23"})
     bit.write_bytes(b"another bitstream\n")
@@ -209,8 +209,8 @@ def test_a_pair_its_build_record_does_not_match_is_refused(tmp_path, swap, words
     """The classic "works with the prebuilt, hangs with mine": one file of the three copied from another build."""
     import shutil
 
-    from lenet_pynq.host.seam_hwh import write_design
     from lenet_pynq.overlay import LeNetOverlay
+    from lenet_pynq.sim.hwh import write_design
 
     bit = write_design(tmp_path / "mine")
     other = _other_build(tmp_path / "other")
@@ -223,8 +223,8 @@ def test_a_pair_its_build_record_does_not_match_is_refused(tmp_path, swap, words
 
 
 def test_a_bitstream_without_its_build_record_or_of_another_contract_is_refused(tmp_path):
-    from lenet_pynq.host.seam_hwh import write_design
     from lenet_pynq.overlay import LeNetOverlay
+    from lenet_pynq.sim.hwh import write_design
 
     bit = write_design(tmp_path)
     record = json.loads(bit.with_suffix(".json").read_text())

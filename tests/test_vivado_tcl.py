@@ -311,7 +311,7 @@ def address(model: dict, space: str, seg: str) -> dict:
 
 
 # The register map pynq reads from the .hwh: Vivado's default addresses,
-# PYNQ's base design's for the interrupt controller (host/seam_hwh.py has the same).
+# PYNQ's base design's for the interrupt controller (sim/hwh.py has the same).
 REGISTER_WINDOWS = {
     f"{DMA}/S_AXI_LITE/Reg": 0x4040_0000,
     f"{IP}/s_axi_control/Reg": 0x43C0_0000,
