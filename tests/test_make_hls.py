@@ -64,9 +64,9 @@ def _calls(tmp_path: Path) -> list[dict]:
     return [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
 
 
-# The options run_hls.tcl uses that take a value (UG1399); the others are flags.
-VALUED = {"cflags", "flow_target", "period", "name", "argv", "rtl", "format", "vendor", "library", "ipname",
-          "version", "display_name", "output"}
+# The options make_hls.sh and run_hls.tcl use that take a value (UG1399); the others are flags.
+VALUED = {"f", "l", "cflags", "flow_target", "period", "name", "argv", "rtl", "format", "vendor", "library",
+          "ipname", "version", "display_name", "output"}
 
 
 def _options(args: list[str]) -> dict:
@@ -93,16 +93,19 @@ def test_make_hls_in_a_fresh_clone_reaches_every_step_with_absolute_existing_pat
     assert "warning" not in result.stderr  # the stand-in reports 2024.1
 
     calls = _calls(tmp_path)
-    assert [c["cmd"] for c in calls] == ["open_project", "set_top", "add_files", "add_files", "open_solution",
-                                         "set_part", "create_clock", "csim_design", "csynth_design",
-                                         "cosim_design", "export_design", "exit"]
+    assert [c["cmd"] for c in calls] == ["vitis_hls", "open_project", "set_top", "add_files", "add_files",
+                                         "open_solution", "set_part", "create_clock", "csim_design",
+                                         "csynth_design", "cosim_design", "export_design", "exit"]
     by_cmd = {c["cmd"]: c for c in calls}
     build = (clone / "build" / "hls").resolve()
     assert {c["cwd"] for c in calls} == {str(build)}
 
-    # Every path Vitis is given: the sources, the include folders, the testbench argument, the IP archive.
+    # Every path Vitis is given: the script and its log, the sources, the include folders, the testbench
+    # argument, the IP archive.
     vectors = (clone / "build" / "vectors").resolve()
-    paths = []
+    command_line = _options(by_cmd["vitis_hls"]["args"])
+    assert command_line.keys() == {"f", "l"}
+    paths = [command_line["f"], command_line["l"]]
     for c in calls:
         opts = _options(c["args"])
         if c["cmd"] == "add_files":
@@ -113,6 +116,7 @@ def test_make_hls_in_a_fresh_clone_reaches_every_step_with_absolute_existing_pat
         if "output" in opts:
             paths.append(opts["output"])
     assert str(vectors) in paths and str(build / "lenet_hls_ip.zip") in paths
+    assert command_line["f"] == str(clone.resolve() / "hls_src" / "run_hls.tcl")
     for p in paths:
         assert Path(p).is_absolute(), f"Vitis was handed a relative path {p!r}"
         assert Path(p).exists(), f"Vitis was handed {p!r}, which does not exist"
