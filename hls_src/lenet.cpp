@@ -155,7 +155,7 @@ void store_dense_word(const weight_t stage[kStageBytes], row_count &rows, bool s
                       weight_t w[CFG::rows][CFG::pe]) {
 #pragma HLS INLINE
     weight_t row[CFG::pe];
-#pragma HLS ARRAY_PARTITION variable = row complete
+#pragma HLS ARRAY_PARTITION variable = row type = complete
     if (row_complete<CFG::pe>(stage, rows, section_start, row)) {
     dense_row:
         for (int p = 0; p < CFG::pe; p++) {
@@ -169,7 +169,7 @@ void store_dense_word(const weight_t stage[kStageBytes], row_count &rows, bool s
 void store_word(int index, word_t word, weight_t stage[kStageBytes], row_count &rows) {
 #pragma HLS INLINE
     weight_t row[conv2_config::taps];
-#pragma HLS ARRAY_PARTITION variable = row complete
+#pragma HLS ARRAY_PARTITION variable = row type = complete
     stage_word(stage, word);
     if (index == kHeaderWords - 1) {
         shift_conv1 = word.range(0 * LENET_SHIFT_FIELD_STRIDE + LENET_SHIFT_FIELD_BITS - 1, 0);
@@ -230,7 +230,7 @@ void load_weights(hls::stream<lenet_beat_t> &in, errcode_t &error, word_t &crc_o
     int index = 0;
     bool last = false;
     weight_t stage[kStageBytes];
-#pragma HLS ARRAY_PARTITION variable = stage complete
+#pragma HLS ARRAY_PARTITION variable = stage type = complete
 stage_clear:
     for (int i = 0; i < kStageBytes; i++) {
 #pragma HLS UNROLL
@@ -425,12 +425,12 @@ void lenet(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, ap_uin
     // conv1: all 150 weights and 6 biases at once (registers); conv2: the 150
     // taps of one output channel (150 banks of 16); fc: one row of pe (pe
     // banks). The biases of conv2 and fc are one bank each, one read a cycle.
-#pragma HLS ARRAY_PARTITION variable = conv1_w complete dim = 0
-#pragma HLS ARRAY_PARTITION variable = conv1_b complete
-#pragma HLS ARRAY_PARTITION variable = conv2_w complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = fc1_w complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = fc2_w complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = fc3_w complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = conv1_w type = complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = conv1_b type = complete
+#pragma HLS ARRAY_PARTITION variable = conv2_w type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = fc1_w type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = fc2_w type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = fc3_w type = complete dim = 2
     // Reset invalidates the loaded weights (contract section 3). The default
     // config_rtl -reset control leaves globals out of ap_rst_n, so ask for it;
     // the weight memories themselves keep their contents, unread until a load.

@@ -80,7 +80,7 @@ crc_bits:
 template <class T, int SIDE> void slide_window(T win[kKernel][kKernel], T lines[kKernel - 1][SIDE], int x, T pixel) {
 #pragma HLS INLINE
     T column[kKernel];
-#pragma HLS ARRAY_PARTITION variable = column complete
+#pragma HLS ARRAY_PARTITION variable = column type = complete
 window_read:
     for (int k = 0; k < kKernel - 1; k++) {
 #pragma HLS UNROLL
@@ -126,13 +126,13 @@ void conv1_pool1(hls::stream<bool> &valid_in, hls::stream<word_t> &words, hls::s
                  hls::stream<pool1_pixel_t> &out, const weight_t w[CFG::out_ch][CFG::taps], const acc_t b[CFG::out_ch],
                  const shift_t &shift, const count_t &count) {
     pixel_t lines[kKernel - 1][CFG::in_side];
-#pragma HLS ARRAY_PARTITION variable = lines complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = lines type = complete dim = 1
     pixel_t win[kKernel][kKernel];
-#pragma HLS ARRAY_PARTITION variable = win complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = win type = complete dim = 0
     pixel_t hmax[CFG::out_ch];                 // max of the current horizontal pair
     pixel_t vmax[CFG::out_ch][CFG::pool_side]; // pair maxima of the even row above
-#pragma HLS ARRAY_PARTITION variable = hmax complete
-#pragma HLS ARRAY_PARTITION variable = vmax complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = hmax type = complete
+#pragma HLS ARRAY_PARTITION variable = vmax type = complete dim = 1
     assert(CFG::in_ch == 1 && "conv1_pool1 reads a single-channel image");
     assert(kImageSide % kPixelsPerWord == 0 && "an image word never straddles two rows");
 
@@ -151,8 +151,8 @@ conv1_images:
         for (int i = 0; i < CFG::steps; i++) {
 #pragma HLS PIPELINE II = 1
             // A line-buffer column and a vmax element are read again a row later.
-#pragma HLS DEPENDENCE variable = lines type = inter direction = RAW dependent = true distance = CFG::in_side
-#pragma HLS DEPENDENCE variable = vmax type = inter direction = RAW dependent = true distance = CFG::in_side
+#pragma HLS DEPENDENCE variable = lines type = inter direction = RAW distance = CFG::in_side true
+#pragma HLS DEPENDENCE variable = vmax type = inter direction = RAW distance = CFG::in_side true
             const bool inside = y >= kPad && y < kPad + kImageSide && x >= kPad && x < kPad + kImageSide;
             if (inside && (x - kPad) % kPixelsPerWord == 0)
                 word = words.read();
@@ -205,9 +205,9 @@ void conv2_pool2(hls::stream<bool> &valid_in, hls::stream<pool1_pixel_t> &in, hl
                  hls::stream<pixel_t> &out, const weight_t w[CFG::out_ch][CFG::taps], const acc_t b[CFG::out_ch],
                  const shift_t &shift, const count_t &count) {
     pool1_pixel_t lines[kKernel - 1][CFG::in_side];
-#pragma HLS ARRAY_PARTITION variable = lines complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = lines type = complete dim = 1
     pool1_pixel_t win[kKernel][kKernel];
-#pragma HLS ARRAY_PARTITION variable = win complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = win type = complete dim = 0
     // Pooling state per channel, one bank each, one access per cycle at the
     // channel's address; the distances are the iterations between a write
     // and the read of the same element (conv2_config).
@@ -230,9 +230,9 @@ conv2_images:
 #pragma HLS PIPELINE II = 1
             // A line-buffer column is read again a row later, the pooling state
             // of a channel at the next column (hmax) or the next row (vmax).
-#pragma HLS DEPENDENCE variable = lines type = inter direction = RAW dependent = true distance = CFG::in_side
-#pragma HLS DEPENDENCE variable = hmax type = inter direction = RAW dependent = true distance = CFG::next_column
-#pragma HLS DEPENDENCE variable = vmax type = inter direction = RAW dependent = true distance = CFG::next_row
+#pragma HLS DEPENDENCE variable = lines type = inter direction = RAW distance = CFG::in_side true
+#pragma HLS DEPENDENCE variable = hmax type = inter direction = RAW distance = CFG::next_column true
+#pragma HLS DEPENDENCE variable = vmax type = inter direction = RAW distance = CFG::next_row true
             if (oc == 0)
                 slide_window<pool1_pixel_t, CFG::in_side>(win, lines, x, in.read());
             bool next = true;
@@ -289,9 +289,9 @@ void dense_layer(hls::stream<bool> &valid_in, hls::stream<pixel_t> &in, hls::str
                  const shift_t &shift, const count_t &count) {
 #pragma HLS INLINE
     pixel_t x[CFG::steps][CFG::pe];
-#pragma HLS ARRAY_PARTITION variable = x complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = x type = complete dim = 2
     pixel_t row[CFG::pe]; // the inputs of the row being loaded, shifted in one per cycle
-#pragma HLS ARRAY_PARTITION variable = row complete
+#pragma HLS ARRAY_PARTITION variable = row type = complete
 
     assert(count >= 1 && count <= kMaxCount && "the top function refuses other counts");
 dense_images:
