@@ -281,3 +281,35 @@ def test_run_hls_tcl_takes_part_clock_and_vlnv_from_the_contract():
                  "export_design -format ip_catalog"):
         assert step in tcl
     assert "csim_shim" not in tcl.replace("hls_src/csim_shim is deliberately absent", "")
+
+
+def _loops(path: Path) -> dict[str, str]:
+    """{label: "1" (PIPELINE II = 1) | "unrolled" | "–"} for every loop of an HLS source, from its first line."""
+    lines = path.read_text().splitlines()
+    loops, in_constexpr = {}, False
+    for i, line in enumerate(lines):
+        if line.startswith("constexpr "):
+            in_constexpr = True  # compile-time helpers: C++14 allows no labels there, nothing is synthesized
+        elif line.startswith("}"):
+            in_constexpr = False
+        if in_constexpr or not re.match(r"\s*(for|while) \(", line):
+            continue
+        label = re.fullmatch(r"(\w+):", lines[i - 1].strip())
+        assert label, f"{path.name}:{i + 1}: unlabelled loop (label every loop, so reports read like the code)"
+        pragma = lines[i + 1].strip()
+        ii = re.fullmatch(r"#pragma HLS PIPELINE II = (\d+)", pragma)
+        loops[label.group(1)] = ii.group(1) if ii else "unrolled" if pragma == "#pragma HLS UNROLL" else "–"
+    return loops
+
+
+def test_every_loop_is_labelled_and_has_its_row_in_docs_hls_md():
+    loops = {**_loops(ROOT / "hls_src" / "lenet.cpp"), **_loops(ROOT / "hls_src" / "lenet_layers.h")}
+    rows = {}
+    for first, _, ii in re.findall(r"^\| ([^|]+) \| ([^|]+) \| ([^|]+) \|", (ROOT / "docs" / "hls.md").read_text(),
+                                   re.M):
+        for name in re.findall(r"`(\w+)`", first):
+            rows[name] = ii.strip()
+    assert len(loops) > 30
+    for label, ii in loops.items():
+        assert label in rows, f"docs/hls.md has no row for loop {label}"
+        assert rows[label] == ii, f"docs/hls.md gives {label} target II {rows[label]!r}, the code {ii!r}"
