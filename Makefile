@@ -101,7 +101,10 @@ csim: $(STAMP) export
 csim-full: $(STAMP)
 	$(LENET) csim full --blob $(BLOB)
 
-hls:
+# hls needs the testbench's vectors (export). Without vitis_hls on PATH it
+# skips them and make_hls.sh stops at once saying what to install, rather
+# than after building the venv and the vectors.
+hls: $(if $(shell command -v vitis_hls),export)
 	PYTHON=$(PYTHON) hls_src/make_hls.sh $(VECTORS)
 
 # --- the Verilog twin (rtl/) ------------------------------------------------------------

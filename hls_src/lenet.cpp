@@ -21,17 +21,19 @@ trace_sink_t trace_sink = 0;
 namespace {
 
 // --- the weights: static, so they live in on-chip memory across jobs ----------
-// Flat arrays in blob order ([out][in][ky][kx], [out][in]); the partitions in
-// lenet() give each stage the banks its inner loop reads in one cycle.
-weight_t conv1_w[conv1_config::n_weights];
+// Stored in the shape each stage reads them in one cycle; the partitions in
+// lenet() make every index's bank a constant (docs/hls.md):
+// conv1 [oc][tap] all 150 at once (registers), conv2 [oc][tap] one output
+// channel's 150 taps (150 banks), dense [o * steps + step][pe] (pe banks).
+weight_t conv1_w[conv1_config::out_ch][conv1_config::taps];
 acc_t conv1_b[conv1_config::out_ch];
-weight_t conv2_w[conv2_config::n_weights];
+weight_t conv2_w[conv2_config::out_ch][conv2_config::taps];
 acc_t conv2_b[conv2_config::out_ch];
-weight_t fc1_w[fc1_config::n_weights];
+weight_t fc1_w[fc1_config::rows][fc1_config::pe];
 acc_t fc1_b[fc1_config::n_out];
-weight_t fc2_w[fc2_config::n_weights];
+weight_t fc2_w[fc2_config::rows][fc2_config::pe];
 acc_t fc2_b[fc2_config::n_out];
-weight_t fc3_w[fc3_config::n_weights];
+weight_t fc3_w[fc3_config::rows][fc3_config::pe];
 acc_t fc3_b[fc3_config::n_out];
 shift_t shift_conv1, shift_conv2, shift_fc1, shift_fc2;
 bool weights_valid = false; // a failed or partial load leaves this false
@@ -83,21 +85,92 @@ errcode_t header_error(int index, word_t word) {
     return LENET_ERR_OK;
 }
 
-// The four bytes of an int8 section word go to consecutive elements; the
-// padding bytes past the section's end (conv1.w) are dropped.
-template <int N> void store_bytes(weight_t w[N], int word_index, word_t word) {
+// --- weight rows: the int8 sections arrive four bytes a word ------------------------
+// Every word is shifted into `stage`, a register row long enough for the
+// widest weight row (150) plus a word's other bytes. When a word completes a
+// row of R bytes, the row is written to its memory in one cycle: byte t to
+// bank t, at the row's address. The row ends `offset` bytes (0..3) before the
+// stage's end; only offsets that are multiples of gcd(R, 4) occur (sections
+// start word-aligned), so for R = 4, 8, 40 there is no choice and for R = 150
+// a choice of two, each a constant index.
+const int kStageBytes = conv2_config::taps + 3;
+static_assert(conv1_config::n_weights + 3 <= kStageBytes && fc1_config::pe + 3 <= kStageBytes &&
+                  fc2_config::pe + 3 <= kStageBytes && fc3_config::pe + 3 <= kStageBytes,
+              "the stage holds the widest weight row and the rest of its last word");
+
+// The load's row state: `have` bytes of the current row staged before this
+// word, `row` rows of the current section written so far.
+struct row_count {
+    int have;
+    int row;
+};
+
+void stage_word(weight_t stage[kStageBytes], word_t word) {
 #pragma HLS INLINE
-store_bytes:
+stage_shift:
+    for (int i = 0; i < kStageBytes - 4; i++) {
+#pragma HLS UNROLL
+        stage[i] = stage[i + 4];
+    }
+stage_fill:
     for (int k = 0; k < 4; k++) {
 #pragma HLS UNROLL
-        const int j = word_index * 4 + k;
-        if (j < N)
-            w[j] = word.range(8 * k + 7, 8 * k);
+        stage[kStageBytes - 4 + k] = word.range(8 * k + 7, 8 * k);
     }
 }
 
-void store_word(int index, word_t word) {
+constexpr int gcd4(int r) { return r % 4 == 0 ? 4 : r % 2 == 0 ? 2 : 1; }
+
+// After stage_word for a word of a section of rows of R bytes: true if the
+// word completed a row, which is then in `out`.
+template <int R>
+bool row_complete(const weight_t stage[kStageBytes], row_count &rows, bool section_start, weight_t out[R]) {
 #pragma HLS INLINE
+    if (section_start) {
+        rows.have = 0;
+        rows.row = 0;
+    }
+    const int filled = rows.have + 4;
+    const bool done = filled >= R;
+    const int offset = filled - R; // bytes of the word past the row's end, when done
+    rows.have = done ? offset : filled;
+row_select:
+    for (int t = 0; t < R; t++) {
+#pragma HLS UNROLL
+        weight_t v = stage[kStageBytes - R + t];
+    row_offsets:
+        for (int c = gcd4(R); c < 4; c += gcd4(R)) {
+#pragma HLS UNROLL
+            if (offset == c)
+                v = stage[kStageBytes - R - c + t];
+        }
+        out[t] = v;
+    }
+    return done;
+}
+
+// One dense layer's word: a completed row of pe weights goes to row `row`.
+template <class CFG>
+void store_dense_word(const weight_t stage[kStageBytes], row_count &rows, bool section_start,
+                      weight_t w[CFG::rows][CFG::pe]) {
+#pragma HLS INLINE
+    weight_t row[CFG::pe];
+#pragma HLS ARRAY_PARTITION variable = row type = complete
+    if (row_complete<CFG::pe>(stage, rows, section_start, row)) {
+    dense_row:
+        for (int p = 0; p < CFG::pe; p++) {
+#pragma HLS UNROLL
+            w[rows.row][p] = row[p];
+        }
+        rows.row++;
+    }
+}
+
+void store_word(int index, word_t word, weight_t stage[kStageBytes], row_count &rows) {
+#pragma HLS INLINE
+    weight_t row[conv2_config::taps];
+#pragma HLS ARRAY_PARTITION variable = row type = complete
+    stage_word(stage, word);
     if (index == kHeaderWords - 1) {
         shift_conv1 = word.range(0 * LENET_SHIFT_FIELD_STRIDE + LENET_SHIFT_FIELD_BITS - 1, 0);
         shift_conv2 = word.range(1 * LENET_SHIFT_FIELD_STRIDE + LENET_SHIFT_FIELD_BITS - 1, LENET_SHIFT_FIELD_STRIDE);
@@ -106,23 +179,43 @@ void store_word(int index, word_t word) {
     } else if (index < (int)LENET_CONV1_W_OFFSET_WORDS) {
         // header words: checked, not stored
     } else if (index < (int)LENET_CONV1_B_OFFSET_WORDS) {
-        store_bytes<conv1_config::n_weights>(conv1_w, index - LENET_CONV1_W_OFFSET_WORDS, word);
+        // conv1.w is one row of 150 (its 2 padding bytes fall past the row's end).
+        if (row_complete<conv1_config::n_weights>(stage, rows, index == (int)LENET_CONV1_W_OFFSET_WORDS, row)) {
+        conv1_store:
+            for (int i = 0; i < conv1_config::n_weights; i++) {
+#pragma HLS UNROLL
+                conv1_w[i / conv1_config::taps][i % conv1_config::taps] = row[i];
+            }
+        }
     } else if (index < (int)LENET_CONV2_W_OFFSET_WORDS) {
-        conv1_b[index - LENET_CONV1_B_OFFSET_WORDS] = word;
+        // conv1.b: a shift register, all six read at once by conv1.
+    conv1_bias_shift:
+        for (int i = 0; i < conv1_config::out_ch - 1; i++) {
+#pragma HLS UNROLL
+            conv1_b[i] = conv1_b[i + 1];
+        }
+        conv1_b[conv1_config::out_ch - 1] = word;
     } else if (index < (int)LENET_CONV2_B_OFFSET_WORDS) {
-        store_bytes<conv2_config::n_weights>(conv2_w, index - LENET_CONV2_W_OFFSET_WORDS, word);
+        if (row_complete<conv2_config::taps>(stage, rows, index == (int)LENET_CONV2_W_OFFSET_WORDS, row)) {
+        conv2_store:
+            for (int t = 0; t < conv2_config::taps; t++) {
+#pragma HLS UNROLL
+                conv2_w[rows.row][t] = row[t];
+            }
+            rows.row++;
+        }
     } else if (index < (int)LENET_FC1_W_OFFSET_WORDS) {
         conv2_b[index - LENET_CONV2_B_OFFSET_WORDS] = word;
     } else if (index < (int)LENET_FC1_B_OFFSET_WORDS) {
-        store_bytes<fc1_config::n_weights>(fc1_w, index - LENET_FC1_W_OFFSET_WORDS, word);
+        store_dense_word<fc1_config>(stage, rows, index == (int)LENET_FC1_W_OFFSET_WORDS, fc1_w);
     } else if (index < (int)LENET_FC2_W_OFFSET_WORDS) {
         fc1_b[index - LENET_FC1_B_OFFSET_WORDS] = word;
     } else if (index < (int)LENET_FC2_B_OFFSET_WORDS) {
-        store_bytes<fc2_config::n_weights>(fc2_w, index - LENET_FC2_W_OFFSET_WORDS, word);
+        store_dense_word<fc2_config>(stage, rows, index == (int)LENET_FC2_W_OFFSET_WORDS, fc2_w);
     } else if (index < (int)LENET_FC3_W_OFFSET_WORDS) {
         fc2_b[index - LENET_FC2_B_OFFSET_WORDS] = word;
     } else if (index < (int)LENET_FC3_B_OFFSET_WORDS) {
-        store_bytes<fc3_config::n_weights>(fc3_w, index - LENET_FC3_W_OFFSET_WORDS, word);
+        store_dense_word<fc3_config>(stage, rows, index == (int)LENET_FC3_W_OFFSET_WORDS, fc3_w);
     } else if (index < kCrcWord) {
         fc3_b[index - LENET_FC3_B_OFFSET_WORDS] = word;
     }
@@ -136,6 +229,14 @@ void load_weights(hls::stream<lenet_beat_t> &in, errcode_t &error, word_t &crc_o
     errcode_t err = LENET_ERR_OK;
     int index = 0;
     bool last = false;
+    weight_t stage[kStageBytes];
+#pragma HLS ARRAY_PARTITION variable = stage type = complete
+stage_clear:
+    for (int i = 0; i < kStageBytes; i++) {
+#pragma HLS UNROLL
+        stage[i] = 0; // never stored before a section's first row is full; cleared so no read is undefined
+    }
+    row_count rows = {0, 0};
 load_words:
     while (!last) {
 #pragma HLS PIPELINE II = 1
@@ -146,7 +247,7 @@ load_words:
             if (index < kHeaderWords)
                 err = header_error(index, beat.data);
             if (err == LENET_ERR_OK && index < kCrcWord) {
-                store_word(index, beat.data);
+                store_word(index, beat.data, stage, rows);
                 crc = crc32_word(crc, beat.data);
                 if (last)
                     err = LENET_ERR_EARLY_TLAST;
@@ -171,7 +272,7 @@ load_words:
 // slots get "invalid" tokens and no data; after a job's last word without
 // TLAST the words up to TLAST are discarded.
 void read_images(hls::stream<lenet_beat_t> &in, hls::stream<bool> &valid_out, hls::stream<word_t> &words,
-                 hls::stream<errcode_t> &error_out, count_t count) {
+                 hls::stream<errcode_t> &error_out, const count_t &count) {
     word_t image[kImageWords];
     bool stopped = false, late = false;
     assert(count >= 1 && count <= kMaxCount && "the top function refuses other counts");
@@ -214,7 +315,7 @@ read_slots:
 // Per valid image: the class (argmax, ties to the lowest index) and the ten
 // logits; then the trailer, which carries the reader's error.
 void write_results(hls::stream<bool> &valid_in, hls::stream<acc_t> &logits_in, hls::stream<errcode_t> &error_in,
-                   hls::stream<lenet_beat_t> &out, count_t count, errcode_t &error, count_t &done) {
+                   hls::stream<lenet_beat_t> &out, const count_t &count, errcode_t &error, count_t &done) {
     acc_t logits[kClasses];
     count_t n_done = 0;
 write_slots:
@@ -248,13 +349,20 @@ write_slots:
 }
 
 // The weights come in as arguments, not as globals, so that each memory is
-// an input read by exactly one process of the region.
-void infer(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, count_t count, errcode_t &error,
-           count_t &done, const weight_t c1_w[conv1_config::n_weights], const acc_t c1_b[conv1_config::out_ch],
-           shift_t c1_s, const weight_t c2_w[conv2_config::n_weights], const acc_t c2_b[conv2_config::out_ch],
-           shift_t c2_s, const weight_t f1_w[fc1_config::n_weights], const acc_t f1_b[fc1_config::n_out], shift_t f1_s,
-           const weight_t f2_w[fc2_config::n_weights], const acc_t f2_b[fc2_config::n_out], shift_t f2_s,
-           const weight_t f3_w[fc3_config::n_weights], const acc_t f3_b[fc3_config::n_out]) {
+// an input read by exactly one process of the region. Nothing is passed to a
+// process by value (UG1399, "Canonical Forms": expressions passed by value,
+// and initializations by constructors such as an ap_uint copy, are not
+// canonical): COUNT and the shifts are const references to this function's
+// arguments, and fc3, which has no shift, takes none.
+void infer(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, const count_t &count, errcode_t &error,
+           count_t &done, const weight_t c1_w[conv1_config::out_ch][conv1_config::taps],
+           const acc_t c1_b[conv1_config::out_ch], const shift_t &c1_s,
+           const weight_t c2_w[conv2_config::out_ch][conv2_config::taps], const acc_t c2_b[conv2_config::out_ch],
+           const shift_t &c2_s, const weight_t f1_w[fc1_config::rows][fc1_config::pe],
+           const acc_t f1_b[fc1_config::n_out], const shift_t &f1_s,
+           const weight_t f2_w[fc2_config::rows][fc2_config::pe], const acc_t f2_b[fc2_config::n_out],
+           const shift_t &f2_s, const weight_t f3_w[fc3_config::rows][fc3_config::pe],
+           const acc_t f3_b[fc3_config::n_out]) {
     // Seven processes, one image slot at a time each; the FIFOs between them
     // hold an image's worth so a stage can run an image ahead of the next.
 #pragma HLS DATAFLOW
@@ -281,9 +389,9 @@ void infer(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, count_
     read_images(in, v_read, words, read_error, count);
     conv1_pool1<conv1_config>(v_read, words, v_conv1, pool1, c1_w, c1_b, c1_s, count);
     conv2_pool2<conv2_config>(v_conv1, pool1, v_conv2, pool2, c2_w, c2_b, c2_s, count);
-    dense<fc1_config, pixel_t, TRACE_FC1>(v_conv2, pool2, v_fc1, fc1_out, f1_w, f1_b, f1_s, count);
-    dense<fc2_config, pixel_t, TRACE_FC2>(v_fc1, fc1_out, v_fc2, fc2_out, f2_w, f2_b, f2_s, count);
-    dense<fc3_config, acc_t, TRACE_FC3>(v_fc2, fc2_out, v_fc3, logits, f3_w, f3_b, shift_t(0), count);
+    dense<fc1_config, TRACE_FC1>(v_conv2, pool2, v_fc1, fc1_out, f1_w, f1_b, f1_s, count);
+    dense<fc2_config, TRACE_FC2>(v_fc1, fc1_out, v_fc2, fc2_out, f2_w, f2_b, f2_s, count);
+    dense_logits<fc3_config, TRACE_FC3>(v_fc2, fc2_out, v_fc3, logits, f3_w, f3_b, count);
     write_results(v_fc3, logits, read_error, out, count, error, done);
 }
 
@@ -312,15 +420,17 @@ void lenet(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, ap_uin
 #pragma HLS INTERFACE mode = s_axilite port = status offset = 0x20 bundle = control
 #pragma HLS INTERFACE mode = s_axilite port = weights_crc offset = 0x28 bundle = control
 #pragma HLS INTERFACE mode = s_axilite port = images_done offset = 0x30 bundle = control
-    // Weight banks: what each stage's pipelined inner loop reads per cycle.
-    // conv1: all 150 weights at once (registers); conv2: the 150 taps of one
-    // output channel (150 banks of 16); fc: `pe` consecutive inputs.
-#pragma HLS ARRAY_PARTITION variable = conv1_w complete
-#pragma HLS ARRAY_PARTITION variable = conv1_b complete
-#pragma HLS ARRAY_PARTITION variable = conv2_w type = cyclic factor = conv2_config::taps
-#pragma HLS ARRAY_PARTITION variable = fc1_w type = cyclic factor = fc1_config::pe
-#pragma HLS ARRAY_PARTITION variable = fc2_w type = cyclic factor = fc2_config::pe
-#pragma HLS ARRAY_PARTITION variable = fc3_w type = cyclic factor = fc3_config::pe
+    // Weight banks: what each stage's pipelined loop reads per cycle, with
+    // the tap or pe index as the bank, a constant after unrolling.
+    // conv1: all 150 weights and 6 biases at once (registers); conv2: the 150
+    // taps of one output channel (150 banks of 16); fc: one row of pe (pe
+    // banks). The biases of conv2 and fc are one bank each, one read a cycle.
+#pragma HLS ARRAY_PARTITION variable = conv1_w type = complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = conv1_b type = complete
+#pragma HLS ARRAY_PARTITION variable = conv2_w type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = fc1_w type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = fc2_w type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = fc3_w type = complete dim = 2
     // Reset invalidates the loaded weights (contract section 3). The default
     // config_rtl -reset control leaves globals out of ap_rst_n, so ask for it;
     // the weight memories themselves keep their contents, unread until a load.
@@ -330,13 +440,16 @@ void lenet(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, ap_uin
     count_t done = 0;
 
     if (command == LENET_CMD_LOAD_WEIGHTS) {
-        // The load overwrites the memories in place: invalid until it succeeds.
-        weights_valid = false;
+        // The load overwrites the memories in place, so only a complete good
+        // blob leaves them valid. The flag and the CRC change once, after the
+        // last word and the trailer, as the status outputs below: nothing of
+        // the job's state is visible before the job ends (no other job can
+        // run meanwhile, so nothing reads the half-written memories).
         word_t crc;
         load_weights(in, error, crc);
-        weights_valid = error == LENET_ERR_OK;
-        weights_crc_reg = weights_valid ? crc : word_t(0);
         write_trailer(out, error, 0);
+        weights_valid = error == LENET_ERR_OK;
+        weights_crc_reg = error == LENET_ERR_OK ? crc : word_t(0);
     } else if (command != LENET_CMD_INFER || count == 0 || count > LENET_MAX_COUNT || !weights_valid) {
         error = command != LENET_CMD_INFER                ? errcode_t(LENET_ERR_BAD_COMMAND)
                 : (count == 0 || count > LENET_MAX_COUNT) ? errcode_t(LENET_ERR_BAD_COUNT)
@@ -344,10 +457,12 @@ void lenet(hls::stream<lenet_beat_t> &in, hls::stream<lenet_beat_t> &out, ap_uin
         drain_to_tlast(in);
         write_trailer(out, error, 0);
     } else {
-        infer(in, out, count_t(count), error, done, conv1_w, conv1_b, shift_conv1, conv2_w, conv2_b, shift_conv2, fc1_w,
-              fc1_b, shift_fc1, fc2_w, fc2_b, shift_fc2, fc3_w, fc3_b);
+        const count_t images = count;
+        infer(in, out, images, error, done, conv1_w, conv1_b, shift_conv1, conv2_w, conv2_b, shift_conv2, fc1_w, fc1_b,
+              shift_fc1, fc2_w, fc2_b, shift_fc2, fc3_w, fc3_b);
     }
 
+    // The status outputs, written once, at the end of every job.
     status = error;
     weights_crc = weights_crc_reg;
     images_done = done;

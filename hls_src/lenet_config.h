@@ -35,6 +35,8 @@ const int kMaxCount = LENET_MAX_COUNT; // images in one INFER job
 const int kKernel = LENET_CONV1_KERNEL; // both convolutions: stride 1, valid
 const int kPool = 2;                    // both max-pools are 2x2, stride 2 (section 1)
 
+// conv1 slides its window over the zero-padded image in raster order, one
+// pixel per cycle, all 6 channels x 25 taps at once.
 struct conv1_config {
     static const int in_ch = LENET_CONV1_IN;
     static const int out_ch = LENET_CONV1_OUT;
@@ -43,37 +45,53 @@ struct conv1_config {
     static const int pool_side = out_side / kPool;     // 14
     static const int taps = in_ch * kKernel * kKernel; // weights per output channel
     static const int n_weights = out_ch * taps;
+    static const int steps = in_side * in_side; // cycles of conv1_pixels per image
 };
 
+// conv2 slides its window over the 14x14 pool1 map in raster order; at each
+// of the 100 positions with a full window it stays for out_ch cycles, one
+// output channel per cycle with all 150 taps at once.
 struct conv2_config {
     static const int in_ch = LENET_CONV2_IN;
     static const int out_ch = LENET_CONV2_OUT;
     static const int in_side = conv1_config::pool_side; // 14
     static const int out_side = in_side - kKernel + 1;  // 10
     static const int pool_side = out_side / kPool;      // 5
-    static const int taps = in_ch * kKernel * kKernel;  // 150 multipliers, one output channel per cycle
+    static const int taps = in_ch * kKernel * kKernel;  // 150 multipliers
     static const int n_weights = out_ch * taps;
+    static const int steps = in_side * in_side + out_side * out_side * (out_ch - 1); // conv2_steps: 1,696
+    // Iterations of conv2_steps between a write of the pooling state of one
+    // channel and its next read: the next column (out_ch), the next row (a
+    // row of positions: out_side full windows of out_ch cycles, the rest 1).
+    static const int next_column = out_ch;
+    static const int next_row = out_side * out_ch + (in_side - out_side);
+    static const int n_pooled = out_ch * pool_side * pool_side; // 400, emitted in C order
 };
 
 // Fully connected layers: n_in inputs, n_out outputs, `pe` multipliers
 // working on consecutive inputs of one output per cycle (so the cycles per
-// image are n_out * n_in / pe). `requantize` is false for fc3 (logits).
+// image are n_out * n_in / pe). The weights are stored as rows of pe:
+// w[o * steps + step][p] = W[o][step * pe + p], partitioned on p, so each
+// multiplier reads its own bank. `requantize` is false for fc3 (logits).
 template <int N_IN, int N_OUT, int PE, bool REQUANTIZE> struct dense_config {
     static const int n_in = N_IN;
     static const int n_out = N_OUT;
     static const int pe = PE;
     static const int steps = N_IN / PE; // pipeline iterations per output
+    static const int rows = N_OUT * steps;
     static const int n_weights = N_IN * N_OUT;
     static const bool requantize = REQUANTIZE;
     static_assert(N_IN % PE == 0, "dense: pe must divide n_in");
+    static_assert(PE % 4 == 0, "dense: a row of pe weights must be whole blob words, so the load writes rows "
+                               "without a byte shift");
 };
 
-const int kPool2Values = conv2_config::out_ch * conv2_config::pool_side * conv2_config::pool_side; // 400
+const int kPool2Values = conv2_config::n_pooled; // 400
 
-// pe chosen so that no layer is slower than conv2 (2,240 cycles): docs/hls.md.
-typedef dense_config<LENET_FC1_IN, LENET_FC1_OUT, 25, true> fc1_config;  // 1,920 cycles, 25 multipliers
-typedef dense_config<LENET_FC2_IN, LENET_FC2_OUT, 12, true> fc2_config;  //   840 cycles, 12 multipliers
-typedef dense_config<LENET_FC3_IN, LENET_FC3_OUT, 12, false> fc3_config; //    70 cycles, 12 multipliers
+// pe chosen so that no dense layer is slower than conv2 (docs/hls.md).
+typedef dense_config<LENET_FC1_IN, LENET_FC1_OUT, 40, true> fc1_config; // 1,200 cycles, 40 multipliers
+typedef dense_config<LENET_FC2_IN, LENET_FC2_OUT, 8, true> fc2_config;  // 1,260 cycles,  8 multipliers
+typedef dense_config<LENET_FC3_IN, LENET_FC3_OUT, 4, false> fc3_config; //   210 cycles,  4 multipliers
 
 // The blob sections as the load job sees them (contract section 2).
 static_assert(LENET_CONV2_KERNEL == kKernel, "the conv stages share one window size");

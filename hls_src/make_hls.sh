@@ -29,17 +29,22 @@ if [ "${version#v}" != "$HLS_VERSION" ]; then
   echo "warning: vitis_hls reports version '${version:-unknown}', not $HLS_VERSION: the IP may not match" \
        "the Vivado $HLS_VERSION that builds the bitstream for the PYNQ-Z2 v3.1 image" >&2
 fi
+# Resolved here, before any cd: a relative VECTORS_DIR (the Makefile's
+# build/vectors) names a folder under the caller's working directory.
 if [ ! -f "$vectors/vectors.json" ]; then
-  echo "error: $vectors: no test vectors for the testbench; run \`make export\` (lenet export) first" >&2
+  echo "error: $vectors: no test vectors for the testbench (no vectors.json); run \`make export\`" \
+       "(lenet export) first" >&2
   exit 1
 fi
+vectors=$(cd "$vectors" && pwd)
 
 mkdir -p "$build"
+build=$(cd "$build" && pwd) # Vitis runs in $build: every path it gets must not depend on the cwd
 "$python" "$root/vivado_tcl/write_contract_tcl.py" "$build/lenet_contract.tcl"
 (
   cd "$build"
   LENET_HLS_SRC="$root/hls_src" LENET_CONTRACT_TCL="$build/lenet_contract.tcl" \
-  LENET_VECTORS="$(cd "$vectors" && pwd)" LENET_IP_ZIP="$build/lenet_hls_ip.zip" \
+  LENET_VECTORS="$vectors" LENET_IP_ZIP="$build/lenet_hls_ip.zip" \
     vitis_hls -f "$root/hls_src/run_hls.tcl" -l "$build/vitis_hls.log"
 )
 
