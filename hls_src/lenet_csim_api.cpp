@@ -1,5 +1,5 @@
 // A C interface to the IP's top function, for the g++ shared library that
-// lenet_pynq/host/csim.py loads with ctypes (the `csim` backend). Not part of
+// sim/csim.py loads with ctypes (the `csim` backend). Not part of
 // the IP: Vitis HLS never sees this file.
 #include <cstdint>
 

@@ -142,6 +142,25 @@ def test_make_hls_in_a_fresh_clone_reaches_every_step_with_absolute_existing_pat
         assert (clone / "reports" / "hls" / report).is_file(), report
 
 
+def test_make_bitstream_ip_hls_runs_the_whole_chain_from_a_fresh_clone(tmp_path):
+    """Vectors, Vitis HLS (csim, csynth, cosim, export), Vivado (block design, bitstream), the build record:
+    plain `make bitstream IP=hls` with both stand-ins on PATH, up to the copy into overlay/."""
+    from lenet_pynq import build_record
+
+    clone = _fresh_clone(tmp_path)
+    env = _env(tmp_path)
+    env["PATH"] = f"{STAND_INS / 'vivado'}{os.pathsep}{env['PATH']}"
+    result = subprocess.run(["make", "bitstream", "IP=hls"], cwd=clone, env=env, check=False, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert [c["cmd"] for c in _calls(tmp_path)][-5:] == ["csim_design", "csynth_design", "cosim_design",
+                                                         "export_design", "exit"]
+    overlay = clone / "overlay"
+    record = build_record.check_pair(overlay / "lenet.bit", overlay / "lenet.hwh")
+    assert (record["ip"], record["ip_vlnv"]) == ("hls", C.VLNV_HLS)
+    assert f'VLNV="{C.VLNV_HLS}"' in (overlay / "lenet.hwh").read_text()
+
+
 def test_make_hls_sh_stops_before_vitis_when_the_relative_vectors_folder_is_missing(tmp_path):
     clone = _fresh_clone(tmp_path)
     result = subprocess.run(["hls_src/make_hls.sh", "build/vectors"], cwd=clone, env=_env(tmp_path), check=False,

@@ -951,10 +951,14 @@ def test_make_bitstream_without_vivado_fails_cleanly(tmp_path):
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, "make left files behind"
 
 
-def test_make_bitstream_ip_hls_without_make_hls_says_what_to_run(tmp_path):
+def test_make_bitstream_ip_hls_without_vitis_says_what_to_install(tmp_path):
+    """IP=hls builds its IP with `make hls` first; with no vitis_hls that stops at once, before Vivado."""
     make_copy(tmp_path)
-    proc = make(tmp_path, "bitstream", "IP=hls", path=f"{STAND_IN}:{os.environ['PATH']}")
-    assert proc.returncode != 0 and "run `make hls`" in proc.stderr and "`make bitstream` (IP=rtl)" in proc.stderr
+    (tmp_path / "hls_src").mkdir()
+    shutil.copy(ROOT / "hls_src" / "make_hls.sh", tmp_path / "hls_src")
+    path = ":".join(d for d in [str(STAND_IN), *os.environ["PATH"].split(":")] if not (Path(d) / "vitis_hls").exists())
+    proc = make(tmp_path, "bitstream", "IP=hls", path=path)
+    assert proc.returncode != 0 and "'vitis_hls' is not on PATH" in proc.stderr
     assert not (tmp_path / "overlay").exists(), "make wrote an overlay without an IP"
 
 
