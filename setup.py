@@ -53,6 +53,7 @@ setup(
             "ipykernel>=6.29",
             "matplotlib>=3.7",
             "ruff>=0.6",
+            "clang-format==23.1.5",  # .clang-format's rules differ between releases: one release for all
         ],
         "plot": ["matplotlib>=3.5"],
     },
