@@ -119,7 +119,9 @@ stage_fill:
     }
 }
 
-constexpr int gcd4(int r) { return r % 4 == 0 ? 4 : r % 2 == 0 ? 2 : 1; }
+constexpr int gcd4(int r) {
+    return r % 4 == 0 ? 4 : r % 2 == 0 ? 2 : 1;
+}
 
 // After stage_word for a word of a section of rows of R bytes: true if the
 // word completed a row, which is then in `out`.

@@ -14,9 +14,12 @@ def test_ruff_is_clean():
 
 
 def test_the_cpp_is_clang_formatted():
-    """hls_src/ and rtl/tb/ as .clang-format says; `clang-format -i FILE` fixes a file."""
+    """hls_src/ and rtl/tb/ as .clang-format says; `clang-format -i FILE` fixes a file.
+
+    The generated lenet_contract.h is left out: its generator's text is held by test_contract.py.
+    """
     sources = sorted(p for d in ("hls_src", "rtl/tb") for ext in ("*.cpp", "*.h")
-                     for p in (ROOT / d).rglob(ext))
+                     for p in (ROOT / d).rglob(ext) if p.name != "lenet_contract.h")
     assert len(sources) >= 10
     result = subprocess.run([str(Path(sys.executable).parent / "clang-format"), "--dry-run", "-Werror",
                              *map(str, sources)], capture_output=True, text=True, check=False, cwd=ROOT)

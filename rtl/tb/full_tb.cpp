@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "Vlenet.h"
-#include "verilated.h"
 #include "lenet_contract.h"  // generated from lenet_pynq/contract.py (hls_src/)
+#include "verilated.h"
 
 namespace {
 
-Vlenet* dut;
+Vlenet *dut;
 uint64_t cycles = 0;
 
 void tick() {
@@ -43,14 +43,21 @@ void axil_write(uint32_t addr, uint32_t data) {
         bool aw_hs = dut->s_axi_control_AWVALID && dut->s_axi_control_AWREADY;
         bool w_hs = dut->s_axi_control_WVALID && dut->s_axi_control_WREADY;
         tick();
-        if (aw_hs) { aw = true; dut->s_axi_control_AWVALID = 0; }
-        if (w_hs) { w = true; dut->s_axi_control_WVALID = 0; }
+        if (aw_hs) {
+            aw = true;
+            dut->s_axi_control_AWVALID = 0;
+        }
+        if (w_hs) {
+            w = true;
+            dut->s_axi_control_WVALID = 0;
+        }
     }
     while (true) {
         dut->eval();
         bool b_hs = dut->s_axi_control_BVALID;
         tick();
-        if (b_hs) break;
+        if (b_hs)
+            break;
     }
     dut->s_axi_control_BREADY = 0;
 }
@@ -63,7 +70,8 @@ uint32_t axil_read(uint32_t addr) {
         dut->eval();
         bool hs = dut->s_axi_control_ARREADY;
         tick();
-        if (hs) break;
+        if (hs)
+            break;
     }
     dut->s_axi_control_ARVALID = 0;
     uint32_t data = 0;
@@ -72,7 +80,8 @@ uint32_t axil_read(uint32_t addr) {
         bool hs = dut->s_axi_control_RVALID;
         data = dut->s_axi_control_RDATA;
         tick();
-        if (hs) break;
+        if (hs)
+            break;
     }
     dut->s_axi_control_RREADY = 0;
     return data;
@@ -80,7 +89,7 @@ uint32_t axil_read(uint32_t addr) {
 
 // One job: start it, stream `in` (TLAST on the last word), collect the output
 // up to TLAST. Returns false if nothing moves for `stall_limit` cycles.
-bool job(uint32_t command, uint32_t count, const std::vector<uint32_t>& in, std::vector<uint32_t>& out,
+bool job(uint32_t command, uint32_t count, const std::vector<uint32_t> &in, std::vector<uint32_t> &out,
          uint64_t stall_limit) {
     axil_write(LENET_REG_COMMAND, command);
     axil_write(LENET_REG_COUNT, count);
@@ -98,29 +107,37 @@ bool job(uint32_t command, uint32_t count, const std::vector<uint32_t>& in, std:
         uint32_t word = dut->out_r_TDATA;
         bool last = dut->out_r_TLAST;
         tick();
-        if (in_hs) ++sent;
-        if (out_hs) out.push_back(word);
+        if (in_hs)
+            ++sent;
+        if (out_hs)
+            out.push_back(word);
         idle = (in_hs || out_hs) ? 0 : idle + 1;
-        if (out_hs && last) break;
-        if (idle > stall_limit) return false;
+        if (out_hs && last)
+            break;
+        if (idle > stall_limit)
+            return false;
     }
     dut->in_r_TVALID = 0;
     return true;
 }
 
-std::vector<uint32_t> read_words(const char* path) {
+std::vector<uint32_t> read_words(const char *path) {
     std::vector<uint32_t> words;
-    FILE* f = std::fopen(path, "rb");
-    if (!f) { std::fprintf(stderr, "error: cannot open %s\n", path); std::exit(2); }
+    FILE *f = std::fopen(path, "rb");
+    if (!f) {
+        std::fprintf(stderr, "error: cannot open %s\n", path);
+        std::exit(2);
+    }
     uint32_t w;
-    while (std::fread(&w, 4, 1, f) == 1) words.push_back(w);
+    while (std::fread(&w, 4, 1, f) == 1)
+        words.push_back(w);
     std::fclose(f);
     return words;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
     if (argc != 5) {
         std::fprintf(stderr, "usage: %s LOAD_IN.bin INFER_IN.bin COUNT OUT.bin\n", argv[0]);
         return 2;
@@ -131,7 +148,8 @@ int main(int argc, char** argv) {
     uint32_t count = std::strtoul(argv[3], nullptr, 10);
 
     dut->ap_rst_n = 0;
-    for (int i = 0; i < 4; ++i) tick();
+    for (int i = 0; i < 4; ++i)
+        tick();
     dut->ap_rst_n = 1;
     tick();
 
@@ -145,8 +163,11 @@ int main(int argc, char** argv) {
     uint64_t infer_cycles = cycles - t0;
     uint32_t status = axil_read(LENET_REG_STATUS), images_done = axil_read(LENET_REG_IMAGES_DONE);
 
-    FILE* f = std::fopen(argv[4], "wb");
-    if (!f) { std::fprintf(stderr, "error: cannot write %s\n", argv[4]); return 2; }
+    FILE *f = std::fopen(argv[4], "wb");
+    if (!f) {
+        std::fprintf(stderr, "error: cannot write %s\n", argv[4]);
+        return 2;
+    }
     std::fwrite(out.data(), 4, out.size(), f);
     std::fclose(f);
     std::printf("{\"finished\": %s, \"load_cycles\": %llu, \"load_words\": %zu, \"load_status\": %u, "
