@@ -16,12 +16,15 @@ here unchanged, against:
 
 The instance names and base addresses come from the .hwh, as on the board.
 What the seam does not do: download a bitstream (construct the overlay with
-``download=False``), program PL clocks, or deliver interrupts (our design's
-driver polls; the .hwh of the seam connects no interrupt).
+``download=False``), program PL clocks, or run pynq's interrupt controller
+(its ``Interrupt`` reads /proc/interrupts and a UIO device). For the driver's
+interrupt wait, :class:`SeamInterrupt` offers the interface pynq's
+``Interrupt`` gives (a coroutine ``wait()``) on the IP's ``interrupt`` pin.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import struct
 from typing import ClassVar
@@ -78,8 +81,12 @@ class SeamDevice(Device):
     # --- metadata: the same parser the board uses, minus XRT's xclbinutil -----
 
     def get_bitfile_metadata(self, bitfile_name: str):
+        # The board's EmbeddedDevice parses the .hwh with pynq's own RuntimeMetadataParser
+        # (pynq/pl_server/embedded_device.py, BitstreamHandler.get_parser, PYNQ v3.1), not
+        # pynqmetadata's copy of it: its interrupt_pins / interrupt_controllers are what
+        # pynq.Interrupt reads.
+        from pynq.metadata.runtime_metadata_parser import RuntimeMetadataParser
         from pynqmetadata.frontends import Metadata
-        from pynqmetadata.views.runtime import RuntimeMetadataParser
 
         hwh = os.path.splitext(bitfile_name)[0] + ".hwh"
         if not os.path.isfile(hwh):
@@ -137,3 +144,31 @@ class SeamDevice(Device):
 
     def __repr__(self) -> str:
         return f"SeamDevice({self.tag!r}, {self.registers!r}, {self.dma!r})"
+
+
+class SeamInterrupt:
+    """pynq's ``Interrupt`` interface on the seam: ``await wait()`` returns once the IP's interrupt is high.
+
+    ``device.registers`` must tell its pin's level (``interrupt``, as
+    :class:`lenet_pynq.ip_model.DeviceModel` does). The modelled hardware
+    has no clock of its own: it moves when its registers are accessed. So
+    while waiting, this lets the DMA model move the streams every
+    ``period_s``, as time passing does on the board; the driver itself
+    makes no access until the interrupt comes.
+    """
+
+    def __init__(self, device: SeamDevice, period_s: float = 1e-4):
+        if not hasattr(device.registers, "interrupt"):
+            raise SeamError(f"{device.registers!r} has no interrupt pin to wait on")
+        self.device, self.period_s = device, period_s
+        self.waits = 0  # completed waits, for tests
+
+    async def wait(self) -> None:
+        while not self.device.registers.interrupt:
+            if self.device.dma is not None:
+                self.device.dma.step()
+            await asyncio.sleep(self.period_s)
+        self.waits += 1
+
+    def __repr__(self) -> str:
+        return f"SeamInterrupt({self.device.tag}, {self.waits} waits)"
