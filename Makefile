@@ -23,7 +23,7 @@ VECTORS := build/vectors
 EPOCHS ?= 5
 
 .PHONY: help setup debian-tools test demo train quantize export bench-train bench-golden \
-        csim csim-full sim sim-bench sim-full estimate hls bitstream bench notebook clean
+        csim csim-full sim sim-bench sim-full estimate hls bitstream bench notebook selftest wheel clean
 
 help:
 	@echo "make demo      train, quantize and evaluate LeNet-5 (float vs int8) on MNIST"
@@ -32,6 +32,7 @@ help:
 	@echo "make train | quantize | export | csim | sim | estimate | bench | notebook"
 	@echo "make bench-train | bench-golden | sim-bench | sim-full | csim-full"
 	@echo "make hls | bitstream [IP=hls|rtl]   (need Vitis HLS / Vivado 2024.1)"
+	@echo "make wheel     the one wheel to copy to the PYNQ-Z2 (README: On the board)"
 
 # --- environment -------------------------------------------------------------
 
@@ -144,6 +145,22 @@ notebook: $(STAMP)
 	$(LENET) notebook overlay/lenet_mnist.ipynb results/lenet_mnist.ipynb \
 	  LENET_BACKEND=model LENET_COUNT=$(NOTEBOOK_COUNT) LENET_WEIGHTS=$(CURDIR)/$(BLOB)
 
+# selftest: the board's bring-up checks (lenet selftest), here on the model device.
+selftest: $(STAMP)
+	$(LENET) selftest --backend model --weights $(BLOB)
+
+# wheel: the one pure-Python wheel a PYNQ-Z2 needs (README, "On the board"): the
+# package with the overlay (lenet.bit/.hwh/.json when built), the notebook, the
+# shipped weights and the MNIST test set, copied from LENET_MNIST_DIR at build
+# time (never committed). build/lib is setuptools' staging folder: cleared so
+# that no file deleted from the tree can reach the wheel.
+WHEEL_DIR ?= dist
+wheel: $(STAMP)
+	$(PY) -c 'from lenet_pynq import mnist; mnist.load("test")'
+	rm -rf build/lib build/bdist.* $(WHEEL_DIR)/lenet_pynq-*.whl
+	LENET_WHEEL_MNIST=$(LENET_MNIST_DIR) $(PY) -m pip wheel -q --no-deps --wheel-dir $(WHEEL_DIR) .
+	@ls $(WHEEL_DIR)/lenet_pynq-*.whl
+
 # --- bitstream (Vivado 2024.1) -------------------------------------------------
 # make bitstream [IP=hls|rtl]: PS7 + AXI DMA + the LeNet IP -> overlay/lenet.bit
 # and overlay/lenet.hwh. IP=hls uses `make hls`'s IP repository, IP=rtl packages
@@ -204,4 +221,4 @@ $(RTL_IP_REPO)/component.xml: $(wildcard rtl/*.v) rtl/lenet_contract.vh vivado_t
 FORCE:
 
 clean:
-	rm -rf build results logs reports sim_build
+	rm -rf build results logs reports sim_build dist

@@ -47,7 +47,7 @@ import numpy as np
 from .. import blob, golden, mnist, weights
 from ..errors import LenetError
 from ..report import Report, confusion_lines, confusion_matrix, evaluate, positive_int
-from .driver import JOB_IMAGES
+from . import JOB_IMAGES
 
 # backend -> "module:factory"; factory(args) returns a Classifier without weights
 BACKENDS = {

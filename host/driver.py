@@ -21,13 +21,10 @@ from .. import contract as C
 from ..classifier import Classification
 from ..errors import LenetError
 from ..images import ImageFormatError, as_images
+from . import JOB_IMAGES
 from .design import check_dma_description, check_ip_description
 from .errors import LenetConfigError, LenetDeviceError, LenetWeightsError
 from .jobs import WORD, JobRunner
-
-# Images per job unless told otherwise: large enough that a job's fixed cost
-# (register writes, two DMA starts, the polls) is small against its transfer.
-JOB_IMAGES = 1000
 
 
 class LeNetIP(DefaultIP):
