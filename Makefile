@@ -129,8 +129,9 @@ estimate: $(STAMP)
 # --- the driver: benchmark and notebook ----------------------------------------------
 # bench: accuracy, confusion matrix and throughput of BENCH_BACKEND on BENCH_COUNT
 # test images. The default runs the pynq driver, through the real pynq classes,
-# on the Python device model over all 10,000; on the board use BENCH_BACKEND=pynq.
-# Others: rtl (slow: BENCH_COUNT=50), csim, int (golden NumPy), float.
+# on the Python device model over all 10,000. Others: rtl (slow: BENCH_COUNT=50),
+# csim, int (golden NumPy), float. On the board there is no make: install the
+# wheel (`make wheel`) and run `lenet bench` there (README, "On the board").
 BENCH_BACKEND ?= model
 BENCH_COUNT ?= 10000
 bench: $(STAMP)
@@ -159,6 +160,8 @@ wheel: $(STAMP)
 	$(PY) -c 'from lenet_pynq import mnist; mnist.load("test")'
 	rm -rf build/lib build/bdist.* $(WHEEL_DIR)/lenet_pynq-*.whl
 	LENET_WHEEL_MNIST=$(LENET_MNIST_DIR) $(PY) -m pip wheel -q --no-deps --wheel-dir $(WHEEL_DIR) .
+	@test -f $(OVERLAY).bit || echo "note: no $(OVERLAY).bit: this wheel has no bitstream (run \`make bitstream\`" \
+	  "first, or copy lenet.bit/.hwh to the board and pass the path to LeNetOverlay)" >&2
 	@ls $(WHEEL_DIR)/lenet_pynq-*.whl
 
 # --- bitstream (Vivado 2024.1) -------------------------------------------------
