@@ -470,3 +470,13 @@ def test_pynq_interrupt_on_a_design_without_an_interrupt_controller_is_refused(o
     assert overlay.lenet.jobs.interrupt is None  # still polling
     x = images(2, seed=8)
     np.testing.assert_array_equal(overlay.lenet.classify(x).logits, golden.run(Q, x))
+
+
+def test_the_seam_parses_the_hwh_with_the_parser_the_board_uses(overlay):
+    """pynq/pl_server/embedded_device.py (PYNQ v3.1) builds pynq.metadata's RuntimeMetadataParser from the .hwh."""
+    from pynq.metadata.runtime_metadata_parser import RuntimeMetadataParser
+
+    parser = overlay.device.get_bitfile_metadata(overlay.bitfile_name)
+    assert type(parser) is RuntimeMetadataParser
+    assert parser.ip_dict[C.BD_IP_NAME]["phys_addr"] == overlay.ip_dict[C.BD_IP_NAME]["phys_addr"]
+    assert parser.interrupt_pins == overlay.interrupt_pins  # what pynq.Interrupt looks its pins up in
