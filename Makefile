@@ -23,7 +23,7 @@ VECTORS := build/vectors
 EPOCHS ?= 5
 
 .PHONY: help setup debian-tools test demo train quantize export bench-train bench-golden \
-        csim csim-full sim sim-bench sim-full estimate hls bitstream bench notebook clean
+        csim csim-full sim sim-bench sim-full estimate hls bitstream bench notebook selftest wheel clean
 
 help:
 	@echo "make demo      train, quantize and evaluate LeNet-5 (float vs int8) on MNIST"
@@ -32,6 +32,7 @@ help:
 	@echo "make train | quantize | export | csim | sim | estimate | bench | notebook"
 	@echo "make bench-train | bench-golden | sim-bench | sim-full | csim-full"
 	@echo "make hls | bitstream [IP=rtl|hls]   (need Vitis HLS / Vivado 2024.1)"
+	@echo "make wheel     the one wheel to copy to the PYNQ-Z2 (README: On the board)"
 
 # --- environment -------------------------------------------------------------
 
@@ -131,8 +132,9 @@ estimate: $(STAMP)
 # --- the driver: benchmark and notebook ----------------------------------------------
 # bench: accuracy, confusion matrix and throughput of BENCH_BACKEND on BENCH_COUNT
 # test images. The default runs the pynq driver, through the real pynq classes,
-# on the Python device model over all 10,000; on the board use BENCH_BACKEND=pynq.
-# Others: rtl (slow: BENCH_COUNT=50), csim, int (golden NumPy), float.
+# on the Python device model over all 10,000. Others: rtl (slow: BENCH_COUNT=50),
+# csim, int (golden NumPy), float. On the board there is no make: install the
+# wheel (`make wheel`) and run `lenet bench` there (README, "On the board").
 BENCH_BACKEND ?= model
 BENCH_COUNT ?= 10000
 bench: $(STAMP)
@@ -146,6 +148,24 @@ NOTEBOOK_COUNT ?= 1000
 notebook: $(STAMP)
 	$(LENET) notebook overlay/lenet_mnist.ipynb results/lenet_mnist.ipynb \
 	  LENET_BACKEND=model LENET_COUNT=$(NOTEBOOK_COUNT) LENET_WEIGHTS=$(CURDIR)/$(BLOB)
+
+# selftest: the board's bring-up checks (lenet selftest), here on the model device.
+selftest: $(STAMP)
+	$(LENET) selftest --backend model --weights $(BLOB)
+
+# wheel: the one pure-Python wheel a PYNQ-Z2 needs (README, "On the board"): the
+# package with the overlay (lenet.bit/.hwh/.json when built), the notebook, the
+# shipped weights and the MNIST test set, copied from LENET_MNIST_DIR at build
+# time (never committed). build/lib is setuptools' staging folder: cleared so
+# that no file deleted from the tree can reach the wheel.
+WHEEL_DIR ?= dist
+wheel: $(STAMP)
+	$(PY) -c 'from lenet_pynq import mnist; mnist.load("test")'
+	rm -rf build/lib build/bdist.* $(WHEEL_DIR)/lenet_pynq-*.whl
+	LENET_WHEEL_MNIST=$(LENET_MNIST_DIR) $(PY) -m pip wheel -q --no-deps --wheel-dir $(WHEEL_DIR) .
+	@test -f $(OVERLAY).bit || echo "note: no $(OVERLAY).bit: this wheel has no bitstream (run \`make bitstream\`" \
+	  "first, or copy lenet.bit/.hwh to the board and pass the path to LeNetOverlay)" >&2
+	@ls $(WHEEL_DIR)/lenet_pynq-*.whl
 
 # --- bitstream (Vivado 2024.1) -------------------------------------------------
 # make bitstream [IP=rtl|hls] [BOARD_PART=...]: PS7 + AXI DMA + AXI interrupt
@@ -216,4 +236,4 @@ $(RTL_IP_REPO)/component.xml: $(wildcard rtl/*.v) rtl/lenet_contract.vh vivado_t
 FORCE:
 
 clean:
-	rm -rf build results logs reports sim_build
+	rm -rf build results logs reports sim_build dist

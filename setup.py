@@ -5,9 +5,44 @@ reader finds the contract's code under lenet_pynq/, the training under
 train/, the board's driver under host/, its stand-ins under sim/ and the
 overlay under overlay/. The RTL and HLS sources ship inside it too, so an
 installed package simulates what a checkout does.
+
+``make wheel`` builds the one wheel a PYNQ-Z2 needs: with
+``LENET_WHEEL_MNIST`` naming a directory that holds the MNIST test set
+(``t10k-*``, raw or gzipped), those two files are added to the wheel as
+``lenet_pynq/mnist_test/*.gz`` (never to git), so the notebook and
+``lenet bench`` run on a board with no internet and no copy step.
 """
 
+import gzip
+import os
+import shutil
+from pathlib import Path
+
 from setuptools import setup
+from setuptools.command.build_py import build_py
+
+MNIST_TEST = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+class BuildWithTestSet(build_py):
+    """build_py, plus the MNIST test set from $LENET_WHEEL_MNIST (gzipped) when it is set."""
+
+    def run(self):
+        super().run()
+        source = os.environ.get("LENET_WHEEL_MNIST")
+        if not source or getattr(self, "editable_mode", False):
+            return
+        out = Path(self.build_lib) / "lenet_pynq" / "mnist_test"
+        out.mkdir(parents=True, exist_ok=True)
+        for name in MNIST_TEST:
+            raw, packed = Path(source) / name, Path(source) / f"{name}.gz"
+            if packed.is_file():
+                shutil.copyfile(packed, out / packed.name)
+            elif raw.is_file():  # mtime 0: the same bytes give the same wheel
+                with gzip.GzipFile(out / packed.name, "wb", mtime=0) as f:
+                    f.write(raw.read_bytes())
+            else:
+                raise SystemExit(f"error: LENET_WHEEL_MNIST={source} has no {name} (or {name}.gz)")
 
 setup(
     name="lenet-pynq",
@@ -17,6 +52,7 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     python_requires=">=3.10",
+    cmdclass={"build_py": BuildWithTestSet},
     packages=[
         "lenet_pynq", "lenet_pynq.train", "lenet_pynq.host", "lenet_pynq.overlay", "lenet_pynq.sim",
         "lenet_pynq.rtl", "lenet_pynq.hls_src",
@@ -56,6 +92,8 @@ setup(
             "clang-format==23.1.5",  # .clang-format's rules differ between releases: one release for all
         ],
         "plot": ["matplotlib>=3.5"],
+        # lenet bench/selftest --backend model: the pynq driver off the board (the board's image has pynq)
+        "model": ["numpy<2", "pynq==3.1.2", "pycparser<3"],
     },
     entry_points={
         "console_scripts": ["lenet=lenet_pynq.cli:main"],

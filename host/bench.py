@@ -17,16 +17,28 @@ command does with its subcommands: on the board, the benchmark loads neither
 the training code nor the stand-ins.
 
 The report (accuracy, per-class accuracy, confidences) is ``lenet test``'s
-(:class:`lenet_pynq.report.Report`); this command adds the confusion matrix,
-the throughput and per-batch latency, and for the device backends the
-speed-up over the golden model in NumPy on this CPU, which on the board is
-the ARM core.
+(:class:`lenet_pynq.report.Report`); this command adds the confusion matrix
+and, for the device backends, two things:
+
+- the check that every logit equals the golden model's (the command exits
+  non-zero otherwise: a number from a wrong device is not a result);
+- throughput in tiers, each timed with the warm-up run excluded and given
+  with its p50/p99 latency per batch: the IP and the DMA alone on
+  pre-allocated buffers (:meth:`LeNetIP.throughput`), end to end (copies,
+  cache flush/invalidate, DMA, IP, class words), and the golden model in
+  NumPy on this CPU (the ARM core on the board). ``--sweep`` repeats them for
+  batches of 1, 10, 100, 1000 and 10000 images. A speed-up is printed only
+  for the FPGA: over a simulation it would mean nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import importlib.util
 import json
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +47,7 @@ import numpy as np
 from .. import blob, golden, mnist, weights
 from ..errors import LenetError
 from ..report import Report, confusion_lines, confusion_matrix, evaluate, positive_int
-from .driver import JOB_IMAGES
+from . import JOB_IMAGES
 
 # backend -> "module:factory"; factory(args) returns a Classifier without weights
 BACKENDS = {
@@ -46,7 +58,14 @@ BACKENDS = {
     "int": "lenet_pynq.golden:GoldenClassifier",
     "float": "lenet_pynq.train.evaluate:FloatClassifier",
 }
-DEVICES = ("pynq", "model", "rtl", "csim")  # compared with the golden model on the CPU
+DEVICES = ("pynq", "model", "rtl", "csim")  # their logits must equal the golden model's
+# backend -> (modules it imports beyond numpy, how to get them): checked before any work
+NEEDS = {
+    "pynq": (("pynq",), "run it in PYNQ's Python on the board (`source /etc/profile.d/pynq_venv.sh`)"),
+    "model": (("pynq",), "install the extra: pip install 'lenet-pynq[model]'"),
+    "rtl": (("pynq", "cocotb", "cocotbext.axi"), "install the extra: pip install 'lenet-pynq[dev]'"),
+}
+SWEEP = (1, 10, 100, 1000, 10000)
 DEFAULT_BLOB = weights.blob_path(weights.DEFAULT_DIR, weights.DEFAULT_NAME)
 
 
@@ -61,37 +80,75 @@ def add_arguments(p) -> None:
                    help="test images to classify, from the first (default all 10000)")
     p.add_argument("--batch-size", type=positive_int, default=JOB_IMAGES,
                    help=f"images per batch, i.e. per IP job on the device backends (default {JOB_IMAGES})")
-    p.add_argument("--weights", default=str(DEFAULT_BLOB),
-                   help=f"the int8 weights blob (default {DEFAULT_BLOB}); its .json manifest scales the confidences")
+    add_weights_argument(p)
     weights.add_arguments(p, "float backend: checkpoint directory")
     p.add_argument("--bitfile", default=None, help="pynq backend: the .bit to load (default: the installed lenet.bit)")
+    p.add_argument("--wait", choices=("poll", "interrupt"), default="poll",
+                   help="pynq/model backends: how the driver waits for a job (default poll; interrupt needs an "
+                        "overlay with an axi_intc)")
     mnist.add_data_dir_argument(p)
-    p.add_argument("--reference-count", type=positive_int, default=1000,
-                   help="device backends: images timed on the golden model for the speed-up (default 1000)")
+    p.add_argument("--sweep", action="store_true",
+                   help=f"time every tier at batches of {', '.join(map(str, SWEEP))} images too")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the text report")
     p.add_argument("--plot", metavar="PNG", default=None, help="also draw the confusion matrix into this PNG")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def add_weights_argument(p) -> None:
+    p.add_argument("--weights", default=str(DEFAULT_BLOB),
+                   help=f"the int8 weights blob (default {DEFAULT_BLOB}, else the one shipped with the package); "
+                        "its .json manifest scales the confidences")
+
+
+def weights_blob(args) -> Path:
+    """``--weights``, or the shipped blob when the default is absent (said in one line)."""
+    return weights.or_shipped(args.weights, DEFAULT_BLOB, blob.shipped_path(), "weights blob")
+
+
+def require(backend: str) -> None:
+    """Refuse, in one line naming the fix, a backend whose optional dependencies are missing."""
+    modules, fix = NEEDS.get(backend, ((), ""))
+    missing = [m for m in modules if importlib.util.find_spec(m.split(".")[0]) is None
+               or importlib.util.find_spec(m) is None]
+    if missing:
+        raise LenetError(f"--backend {backend} needs {', '.join(missing)}, which is not installed: {fix}")
+
+
 def open_backend(args):
-    """The Classifier of ``args.backend``, with its weights loaded."""
+    """The Classifier of ``args.backend``, with its weights loaded (``args.weights`` resolved)."""
     module, factory = BACKENDS[args.backend].split(":")
     classifier = getattr(importlib.import_module(module), factory)(args)
     if args.backend == "float":
         classifier.load_weights(weights.checkpoint_paths(args.weights_dir, args.model_name)[0])
     else:
         classifier.load_weights(args.weights)
+    if getattr(args, "wait", "poll") == "interrupt":
+        if not hasattr(classifier, "use_interrupt"):
+            raise LenetError(f"--wait interrupt: the {classifier.label} has no interrupt to wait on "
+                             "(only the pynq driver has: --backend pynq or model)")
+        classifier.use_interrupt()
     return classifier
 
 
-def _logit_scale(args) -> float:
-    """Integer logits -> real units, from the blob's manifest, so confidences mean what float ones do."""
-    if args.backend == "float":
-        return 1.0
+def check_plot_path(path: str) -> None:
+    """Before any work: matplotlib is there and ``path`` can be written (else one line saying why)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise LenetError("--plot needs matplotlib, which is not installed: pip install 'lenet-pynq[plot]', "
+                         "or leave out --plot")
+    target = Path(path)
+    if target.is_dir():
+        raise LenetError(f"--plot {path}: is a directory; give a file name such as {target / 'confusion.png'}")
+    for parent in (target.parent, *target.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise LenetError(f"--plot {path}: {parent} is not a directory")
+            break
     try:
-        return blob.load(args.weights, require_manifest=False).logit_scale()  # no manifest: raw integer scale
-    except LenetError:
-        return 1.0
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as e:
+        raise LenetError(f"--plot {path}: cannot write there ({e.strerror or e}); choose another path") from None
 
 
 class _Timed:
@@ -114,9 +171,10 @@ class _Timed:
         return np.asarray(r.logits, dtype=np.float64) * self.scale
 
 
-# --- the report additions ------------------------------------------------------------
+# --- timing -----------------------------------------------------------------------------
 
 def timing(seconds: list[float], sizes: list[int]) -> dict:
+    """Images/s over all runs, and the per-batch latency distribution."""
     s = np.array(seconds)
     ms = 1000 * s
     return {
@@ -124,20 +182,46 @@ def timing(seconds: list[float], sizes: list[int]) -> dict:
         "images_per_second": float(sum(sizes) / s.sum()) if s.sum() > 0 else None,
         "batches": len(sizes), "batch_size": int(max(sizes)),
         "latency_ms": {"mean": float(ms.mean()), "p50": float(np.percentile(ms, 50)),
-                       "p95": float(np.percentile(ms, 95)), "max": float(ms.max())},
+                       "p99": float(np.percentile(ms, 99)), "max": float(ms.max())},
     }
 
 
-def reference_timing(args, images: np.ndarray) -> dict:
-    """The golden model in NumPy on this CPU, on the first ``--reference-count`` images."""
-    q = blob.load(args.weights, require_manifest=False)
-    x = images[: args.reference_count]
-    golden.run(q, x[:1])  # first call pays the imports and allocations
-    t0 = time.perf_counter()
-    for s in range(0, len(x), args.batch_size):
-        golden.run(q, x[s:s + args.batch_size])
-    seconds = time.perf_counter() - t0
-    return {"images": len(x), "seconds": seconds, "images_per_second": len(x) / seconds}
+def runs_for(batch: int) -> int:
+    """Timed runs of a batch: enough for a p99 on small batches, at least 3 on large ones."""
+    return max(3, min(100, 1000 // batch))
+
+
+def _timed_runs(fn, runs: int) -> list[float]:
+    fn()  # the warm-up: first-call allocations, imports, caches
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def tiers(classifier, q, images: np.ndarray, batch: int) -> dict:
+    """Each throughput tier on one batch of ``batch`` images (the first ones), warm-up excluded."""
+    x = images[:batch]
+    runs = runs_for(len(x))
+    out = {}
+    if hasattr(classifier, "throughput"):  # the board's driver: IP + DMA on pre-allocated buffers
+        r = classifier.throughput(x, batch_size=len(x), repeats=runs)
+        out["ip_dma"] = timing(r.batch_seconds, r.batch_sizes)
+    seconds = _timed_runs(lambda: classifier.classify(x, batch_size=len(x)), runs)
+    out["end_to_end"] = timing(seconds, [len(x)] * runs)
+    seconds = _timed_runs(lambda: golden.classify(golden.run(q, x)), runs)
+    out["numpy_golden"] = timing(seconds, [len(x)] * runs)
+    return out
+
+
+def golden_check(q, images: np.ndarray, device_logits: np.ndarray, batch: int) -> dict:
+    """Compare every device logit with the golden model's."""
+    ref = np.concatenate([golden.run(q, images[s:s + batch]) for s in range(0, len(images), batch)])
+    differ = np.flatnonzero((ref != device_logits).any(axis=1))
+    return {"images": len(images), "logits_identical": not differ.size, "differing_images": int(differ.size),
+            "first_differing_image": int(differ[0]) if differ.size else None}
 
 
 def plot_confusion(m: np.ndarray, path: str, title: str) -> None:
@@ -166,58 +250,119 @@ def plot_confusion(m: np.ndarray, path: str, title: str) -> None:
 
 # --- the command -----------------------------------------------------------------------
 
-def run(args) -> int:
-    if args.backend != "float" and not Path(args.weights).is_file():
+def _preflight(args) -> tuple[Path | None, list[str]]:
+    """Everything that can be refused before the work starts; the notes to print."""
+    notes = []
+    require(args.backend)
+    if args.sweep and args.backend == "rtl":
+        raise LenetError("--sweep on the RTL simulation would take hours: use `lenet rtl bench` for its cycles")
+    if args.plot:
+        check_plot_path(args.plot)
+    if args.count > mnist.SIZES["test"]:
+        notes.append(f"--count {args.count}: the test set has {mnist.SIZES['test']:,} images; "
+                     f"running all {mnist.SIZES['test']:,}")
+    if args.backend == "float":
+        return None, notes
+    args.weights = str(weights_blob(args))
+    if not Path(args.weights).is_file():
         raise LenetError(f"{args.weights}: no weights blob; make one with `make quantize` "
                          "(or `lenet quantize`), or pass --weights")
+    manifest = blob.manifest_path(args.weights)
+    if not manifest.is_file():
+        notes.append(f"{manifest} (the blob's manifest) is missing: the logits' scale is unknown, so confidences "
+                     "are not computed; accuracy and logits are unaffected")
+    return manifest if manifest.is_file() else None, notes
+
+
+def run(args) -> int:
+    manifest, notes = _preflight(args)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     images, labels = mnist.load("test", args.data_dir)
     images, labels = images[: args.count], labels[: args.count]
     classifier = open_backend(args)
-    source = f"{classifier.label}: {classifier!r}"
-    timed = _Timed(classifier, _logit_scale(args))
+    q = None if args.backend == "float" else blob.load(args.weights, require_manifest=False)
+    timed = _Timed(classifier, q.logit_scale() if q is not None else 1.0)
     report: Report = evaluate(timed, images, labels, args.batch_size,
                               progress=not (args.json or args.no_progress))
+    if q is not None and manifest is None:  # integer logits without their scale: no confidence to report
+        report = dataclasses.replace(report, confidences=np.empty(0))
     m = confusion_matrix(report.labels, report.predictions)
-    result = {"backend": args.backend, "source": source, **report.to_dict(),
+    result = {"backend": args.backend, "label": classifier.label, "source": repr(classifier), **report.to_dict(),
               "confusion": m.tolist(), "throughput": timing(timed.seconds, timed.sizes)}
+    if q is not None and manifest is None:
+        result["confidence_not_computed"] = "no manifest (.json) beside the blob: the logits' scale is unknown"
     if classifier.integer:
         result["class_word_mismatches"] = timed.class_mismatches
     if hasattr(classifier, "extra"):
         result.update(classifier.extra())
     if args.backend in DEVICES:
-        ref = reference_timing(args, images)
-        ref_logits = golden.run(blob.load(args.weights, require_manifest=False), images[: ref["images"]])
-        device_logits = np.concatenate(timed.logits)[: ref["images"]]
-        ref["logits_identical"] = bool(np.array_equal(ref_logits, device_logits))
-        ref["speedup"] = result["throughput"]["images_per_second"] / ref["images_per_second"]
-        result["reference_numpy_golden"] = ref
+        result["golden_check"] = golden_check(q, images, np.concatenate(timed.logits), args.batch_size)
+        if args.backend != "rtl":  # one simulation per run: the accuracy pass is all the RTL timing there is
+            result["tiers"] = tiers(classifier, q, images, args.batch_size)
+            if args.sweep:
+                result["sweep"] = [{"batch": b, **tiers(classifier, q, images, b)} for b in SWEEP
+                                   if b <= len(images)]
+        if args.backend == "pynq":
+            t = result["tiers"]
+            result["speedup_over_numpy"] = {k: t[k]["images_per_second"] / t["numpy_golden"]["images_per_second"]
+                                            for k in ("ip_dma", "end_to_end")}
+    plot_error = None
     if args.plot:
-        plot_confusion(m, args.plot, f"{args.backend}: {100 * report.accuracy:.2f}% on {report.total} images")
-        result["plot"] = args.plot
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print("\n".join(_text(result, report, m)))
+        try:
+            plot_confusion(m, args.plot, f"{classifier.label}: {100 * report.accuracy:.2f}% on {report.total} images")
+            result["plot"] = args.plot
+        except (OSError, RuntimeError, ValueError) as e:  # after the work: the report is still printed
+            plot_error = f"--plot {args.plot}: not written ({e}); the report above is complete"
+    print(json.dumps(result) if args.json else "\n".join(_text(result, report, m)))
+    check = result.get("golden_check")
+    if check and not check["logits_identical"]:
+        raise LenetError(f"the {classifier.label}'s logits differ from the golden model's on "
+                         f"{check['differing_images']} of {check['images']} images (first: test image "
+                         f"{check['first_differing_image']}): compare per-layer dumps with `lenet compare`")
     if result.get("class_word_mismatches"):
         raise LenetError(f"the IP's class word disagrees with the argmax of its own logits on "
                          f"{result['class_word_mismatches']} images: a hardware bug")
+    if plot_error:
+        raise LenetError(plot_error)
     return 0
+
+
+TIER_NAMES = {"ip_dma": "IP + DMA, pre-allocated buffers", "end_to_end": "end to end (copy, cache, DMA, IP)",
+              "numpy_golden": "NumPy golden model on {where}"}
+
+
+def _tier_lines(t: dict, where: str) -> list[str]:
+    return [f"  {TIER_NAMES[k].format(where=where):<37} {v['images_per_second']:>10,.0f} images/s   "
+            f"p50 {v['latency_ms']['p50']:8.3f} ms   p99 {v['latency_ms']['p99']:8.3f} ms   ({v['batches']} runs)"
+            for k, v in t.items() if k != "batch"]
 
 
 def _text(result: dict, report: Report, m: np.ndarray) -> list[str]:
     t = result["throughput"]
     lat = t["latency_ms"]
-    out = [f"lenet bench -- {result['source']}", *report.lines(), "", *confusion_lines(m), "",
-           (f"Throughput: {t['images_per_second']:,.0f} images/s ({t['images']} images in {t['seconds']:.3f} s, "
-            f"{t['batches']} batches of up to {t['batch_size']})"),
-           (f"Per-batch latency: mean {lat['mean']:.2f} ms, p50 {lat['p50']:.2f} ms, p95 {lat['p95']:.2f} ms, "
-            f"max {lat['max']:.2f} ms")]
-    ref = result.get("reference_numpy_golden")
-    if ref:
-        where = "the ARM core" if result["backend"] == "pynq" else "this CPU"
-        out.append(f"NumPy golden model on {where}: {ref['images_per_second']:,.0f} images/s "
-                   f"({ref['images']} images); speed-up {ref['speedup']:.2f}x; logits identical: "
-                   f"{ref['logits_identical']}")
+    where = "the ARM core" if result["backend"] == "pynq" else "this CPU"
+    out = [f"lenet bench -- {result['label']}: {result['source']}", *report.lines()]
+    if "confidence_not_computed" in result:
+        out.append(f"Confidence: not computed ({result['confidence_not_computed']})")
+    out += ["", *confusion_lines(m), "",
+            (f"Accuracy pass ({result['label']}): {t['images_per_second']:,.0f} images/s ({t['images']} images in "
+             f"{t['seconds']:.3f} s, {t['batches']} batches of up to {t['batch_size']}; per batch p50 "
+             f"{lat['p50']:.2f} ms, p99 {lat['p99']:.2f} ms)")]
+    check = result.get("golden_check")
+    if check:
+        out.append(f"Logits identical to the golden model on all {check['images']} images: "
+                   + ("yes" if check["logits_identical"] else
+                      f"NO, {check['differing_images']} differ (first: test image {check['first_differing_image']})"))
+    if "tiers" in result:
+        out += ["", f"Throughput of the {result['label']}, batches of {result['tiers']['end_to_end']['batch_size']}, "
+                    "warm-up excluded:", *_tier_lines(result["tiers"], where)]
+    for row in result.get("sweep", []):
+        out += [f"Batch of {row['batch']}:", *_tier_lines(row, where)]
+    speedup = result.get("speedup_over_numpy")
+    if speedup:
+        out.append(f"FPGA over NumPy on the ARM core: {speedup['ip_dma']:.1f}x (IP + DMA), "
+                   f"{speedup['end_to_end']:.1f}x (end to end)")
     sim = result.get("rtl_simulated")
     if sim:
         out.append(f"Simulated IP time: {sim['ns_per_image']:,.0f} ns per image at {sim['clock_mhz']} MHz "

@@ -21,13 +21,10 @@ from .. import contract as C
 from ..classifier import Classification
 from ..errors import LenetError
 from ..images import ImageFormatError, as_images
+from . import JOB_IMAGES
 from .design import check_dma_description, check_ip_description
-from .errors import LenetDeviceError, LenetWeightsError
+from .errors import LenetConfigError, LenetDeviceError, LenetWeightsError
 from .jobs import WORD, JobRunner
-
-# Images per job unless told otherwise: large enough that a job's fixed cost
-# (register writes, two DMA starts, the polls) is small against its transfer.
-JOB_IMAGES = 1000
 
 
 class LeNetIP(DefaultIP):
@@ -149,20 +146,24 @@ class LeNetIP(DefaultIP):
         return result
 
     def throughput(self, images, batch_size: int | None = None, repeats: int = 3) -> Classification:
-        """Time the IP alone: each job's images are copied in once, then the job runs ``repeats`` times.
+        """Time the IP and the DMA alone, on pre-allocated buffers, warm-up excluded.
 
-        Returns the :class:`Classification` of the first run, with the timing
-        of every run (``batch_seconds`` has ``repeats`` entries per job). A
+        Each job's images are classified once (the warm-up, which also stages
+        them in the input buffer and is not timed), then the same job runs
+        ``repeats`` more times on the staged buffer. Returns the
+        :class:`Classification` of the warm-up run with the timing of the
+        repeats only (``batch_seconds`` has ``repeats`` entries per job). A
         repetition whose logits differ from the first run's raises
         :class:`LenetDeviceError`: the same images must give the same integers.
         """
         x = self._images(images)
         per_job = self._images_per_job(batch_size or self.batch_size)
         result = self.classify(x, per_job)
+        result.batch_seconds, result.batch_sizes = [], []
         for start in range(0, len(x), per_job):
             n = min(per_job, len(x) - start)
             self._stage_images(x[start:start + n])
-            for _ in range(max(0, repeats - 1)):
+            for _ in range(repeats):
                 words, seconds = self._run_infer(n)
                 logits = words.reshape(n, C.RESULT_WORDS)[:, 1:].view(np.int32)
                 if not np.array_equal(logits, result.logits[start:start + n]):
@@ -175,6 +176,33 @@ class LeNetIP(DefaultIP):
     def reset_dma(self) -> None:
         """Soft-reset the DMA (PG021 DMACR.Reset) and restart both channels, aborting any transfer."""
         self._runner().reset_dma()
+
+    def use_interrupt(self, interrupt=None) -> None:
+        """Wait for each job's end on the IP's interrupt instead of polling (polling is the default).
+
+        ``interrupt`` defaults to ``pynq.Interrupt("lenet_0/interrupt")``,
+        which pynq 3.1 can give only when the pin reaches the PS through an
+        AXI interrupt controller (pynq/metadata/interrupt_controllers_view.py);
+        anything with the same coroutine ``wait()`` will do. Every wait keeps
+        its deadline. Raises :class:`LenetConfigError` when pynq cannot attach
+        to the pin; the driver then keeps polling.
+        """
+        if interrupt is None:
+            from pynq import Interrupt
+
+            pin = f"{C.BD_IP_NAME}/interrupt"
+            try:
+                interrupt = Interrupt(pin)
+            except Exception as e:  # pynq raises ValueError, RuntimeError, OSError... depending on what is missing
+                raise LenetConfigError(
+                    f"pynq cannot wait on the interrupt {pin} ({type(e).__name__}: {e}); pynq sees interrupts "
+                    "only through an axi_intc in the block design: use an overlay built with one, or keep the "
+                    "default polling wait") from None
+        self._runner().use_interrupt(interrupt)
+
+    def use_polling(self) -> None:
+        """Find each job's end by polling DMASR and CTRL, every wait with its deadline (the default)."""
+        self._runner().use_interrupt(None)
 
     # --- jobs ---
 

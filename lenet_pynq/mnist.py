@@ -4,7 +4,11 @@ Where the files are looked for (first match wins):
 
 1. the ``data_dir`` argument (``--data-dir`` on the command line);
 2. the directory in the environment variable ``LENET_MNIST_DIR``;
-3. ``data/mnist`` under the current directory (what the Makefile uses).
+3. ``data/mnist`` under the current directory (what the Makefile uses);
+4. for the test set only, when neither of the first two is given and
+   ``data/mnist`` lacks it: the copy inside the package
+   (``lenet_pynq/mnist_test/``, put into the wheel by ``make wheel``), so a
+   board without internet needs no download.
 
 Each of the four files may be raw (``train-images-idx3-ubyte``) or gzipped
 (``train-images-idx3-ubyte.gz``). A missing file is downloaded (gzipped)
@@ -33,6 +37,7 @@ from .errors import LenetError
 
 ENV_VAR = "LENET_MNIST_DIR"
 DEFAULT_DIR = Path("data") / "mnist"
+SHIPPED_TEST_DIR = Path(__file__).resolve().parent / "mnist_test"  # only in a wheel from `make wheel`
 
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -77,6 +82,9 @@ def load(split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np
         raise LenetError(f"unknown MNIST split {split!r}: use 'train' or 'test'")
     d = Path(data_dir) if data_dir is not None else default_data_dir()
     image_name, label_name = FILES[split]
+    if (split == "test" and data_dir is None and not os.environ.get(ENV_VAR)
+            and not all(_find(d, n) for n in FILES[split]) and all(_find(SHIPPED_TEST_DIR, n) for n in FILES[split])):
+        d = SHIPPED_TEST_DIR
     images, labels = load_file(d, image_name), load_file(d, label_name)
     side = (contract.IMAGE_SIDE, contract.IMAGE_SIDE)
     if images.ndim != 3 or images.shape[1:] != side or labels.ndim != 1 or len(images) != len(labels):

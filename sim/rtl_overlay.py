@@ -145,8 +145,11 @@ def open_rtl_overlay(dut, directory: str | Path | None = None, **hwh):
 
 
 def run_driver_job(loads: list[str | Path], images: np.ndarray | None = None, batch_size: int | None = None,
-                   sim: str = "verilator", ip: str = "rtl") -> dict:
+                   sim: str = "verilator", ip: str = "rtl", selftest: str | Path | None = None) -> dict:
     """One simulation of the driver against the IP (``rtl/tb/cocotb_driver.py``): load ``loads``, classify ``images``.
+
+    With ``selftest`` (a weights blob), `lenet selftest`'s checks run on the
+    simulated overlay instead, with ``images`` as the test vectors.
 
     Returns the tb's results (see ``rtl/tb/cocotb_driver.py``) plus ``wall_seconds``,
     the whole simulation's wall time including the simulator's start.
@@ -154,6 +157,8 @@ def run_driver_job(loads: list[str | Path], images: np.ndarray | None = None, ba
     with tempfile.TemporaryDirectory(prefix="lenet_rtl_job_") as tmp:
         job = {"loads": [str(Path(p).resolve()) for p in loads], "out": str(Path(tmp) / "out.json"),
                "batch_size": batch_size}
+        if selftest is not None:
+            job["selftest"] = str(Path(selftest).resolve())
         if images is not None:
             job["images"] = str(Path(tmp) / "images.npy")
             np.save(job["images"], np.ascontiguousarray(images, dtype=np.uint8))
@@ -199,6 +204,13 @@ class RtlBench:
         self.images += len(images)
         return Classification(np.array(out["classes"]), np.array(out["logits"], dtype=np.int32),
                               out["batch_seconds"], out["batch_sizes"])
+
+    def selftest(self, weights: str | Path, images: np.ndarray) -> list:
+        """`lenet selftest --backend rtl`: the checks of ``lenet_pynq.host.selftest``, run in one simulation."""
+        from ..host.selftest import Check
+
+        out = run_driver_job([], images, sim=self.sim, ip=self.ip, selftest=weights)
+        return [Check(*line) for line in out["selftest"]]
 
     def extra(self) -> dict:
         """The simulated IP's own time, for the bench report: what the board's clock would give."""

@@ -19,13 +19,16 @@ own runtime parser (``pynq.metadata.runtime_metadata_parser``, the one the
 board uses). The AXI interrupt controller of the design is a plain register
 file here, and the PS interrupt line it drives is :class:`SeamInterruptLine`,
 which pynq's ``Interrupt`` objects attach to as they attach to the UIO device
-on the board. What the seam does not do: download a bitstream (construct the
-overlay with ``download=False``), program PL clocks, or fire interrupts (the
-device models do not drive the IP's interrupt output; the driver polls).
+on the board; nothing fires that line. For the driver's optional interrupt
+wait, :class:`SeamInterrupt` offers the interface pynq's ``Interrupt`` gives
+(a coroutine ``wait()``) on the IP's ``interrupt`` pin. What the seam does
+not do: download a bitstream (construct the overlay with ``download=False``)
+or program PL clocks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
@@ -119,6 +122,10 @@ class SeamDevice(Device):
     # --- metadata: the same parser the board uses, minus XRT's xclbinutil -----
 
     def get_bitfile_metadata(self, bitfile_name: str):
+        # The board's EmbeddedDevice parses the .hwh with pynq's own RuntimeMetadataParser
+        # (pynq/pl_server/embedded_device.py, BitstreamHandler.get_parser, PYNQ v3.1), not
+        # pynqmetadata's copy of it: its interrupt_pins / interrupt_controllers are what
+        # pynq.Interrupt reads.
         from pynq.metadata.runtime_metadata_parser import RuntimeMetadataParser
         from pynqmetadata.frontends import Metadata
 
@@ -207,3 +214,31 @@ class SeamDevice(Device):
 
     def __repr__(self) -> str:
         return f"SeamDevice({self.tag!r}, {self.registers!r}, {self.dma!r})"
+
+
+class SeamInterrupt:
+    """pynq's ``Interrupt`` interface on the seam: ``await wait()`` returns once the IP's interrupt is high.
+
+    ``device.registers`` must tell its pin's level (``interrupt``, as
+    :class:`lenet_pynq.ip_model.DeviceModel` does). The modelled hardware
+    has no clock of its own: it moves when its registers are accessed. So
+    while waiting, this lets the DMA model move the streams every
+    ``period_s``, as time passing does on the board; the driver itself
+    makes no access until the interrupt comes.
+    """
+
+    def __init__(self, device: SeamDevice, period_s: float = 1e-4):
+        if not hasattr(device.registers, "interrupt"):
+            raise SeamError(f"{device.registers!r} has no interrupt pin to wait on")
+        self.device, self.period_s = device, period_s
+        self.waits = 0  # completed waits, for tests
+
+    async def wait(self) -> None:
+        while not self.device.registers.interrupt:
+            if self.device.dma is not None:
+                self.device.dma.step()
+            await asyncio.sleep(self.period_s)
+        self.waits += 1
+
+    def __repr__(self) -> str:
+        return f"SeamInterrupt({self.device.tag}, {self.waits} waits)"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
 
 from lenet_pynq import blob
 from lenet_pynq.cli import main
+from lenet_pynq.host import bench as bench_module
+from lenet_pynq.host.bench import BACKENDS
 from lenet_pynq.train import checkpoint
 from lenet_pynq.train.model import he_init
 
@@ -22,22 +25,127 @@ def weights(tmp_path_factory):
 
 def bench(capsys, *args) -> dict:
     assert main(["bench", "--json", "--count", str(COUNT), "--batch-size", "150", *args]) == 0
-    return json.loads(capsys.readouterr().out)
+    out, err = capsys.readouterr()
+    print(err, file=sys.stderr)  # the notes, for the tests that read them
+    return json.loads(out)
 
 
-def test_model_backend_reports_accuracy_confusion_throughput_and_speedup(capsys, weights, tmp_path):
+def test_model_backend_reports_accuracy_confusion_tiers_and_the_golden_check(capsys, weights, tmp_path):
     png = tmp_path / "confusion.png"
     r = bench(capsys, "--backend", "model", "--weights", weights, "--plot", str(png))
+    assert r["label"] == "model device"
     assert r["total"] == COUNT and sum(map(sum, r["confusion"])) == COUNT
     assert np.trace(np.array(r["confusion"])) == r["correct"]
     assert [c["total"] for c in r["per_class"]] == np.array(r["confusion"]).sum(axis=1).tolist()
     t = r["throughput"]
     assert t["batches"] == 3 and t["batch_size"] == 150 and t["images_per_second"] > 0
-    assert set(t["latency_ms"]) == {"mean", "p50", "p95", "max"}
-    ref = r["reference_numpy_golden"]
-    assert ref["logits_identical"] is True and ref["speedup"] > 0
+    assert set(t["latency_ms"]) == {"mean", "p50", "p99", "max"}
+    assert r["golden_check"] == {"images": COUNT, "logits_identical": True, "differing_images": 0,
+                                 "first_differing_image": None}
+    assert set(r["tiers"]) == {"ip_dma", "end_to_end", "numpy_golden"}
+    for tier in r["tiers"].values():  # one batch of --batch-size images, timed runs after a warm-up
+        assert tier["batch_size"] == 150 and tier["batches"] == 6 and tier["images_per_second"] > 0
+    assert "speedup_over_numpy" not in r  # a simulation's speed-up over NumPy means nothing
     assert r["class_word_mismatches"] == 0
     assert png.is_file() and png.stat().st_size > 1000
+
+
+def test_the_sweep_times_every_tier_per_batch_size(capsys, weights):
+    assert main(["bench", "--json", "--backend", "model", "--count", "10", "--batch-size", "10", "--sweep",
+                 "--weights", weights]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert [row["batch"] for row in r["sweep"]] == [1, 10]
+    for row in r["sweep"]:
+        assert row["ip_dma"]["batch_size"] == row["batch"] and row["ip_dma"]["batches"] == 100
+        assert row["numpy_golden"]["latency_ms"]["p99"] >= row["numpy_golden"]["latency_ms"]["p50"]
+
+
+class OffByOne:
+    """The model device with one logit of the first image changed: a device that is wrong."""
+
+    label = "model device"
+    integer = True
+
+    def __init__(self, args):
+        from lenet_pynq.sim.model_overlay import open_classifier
+
+        self.ip = open_classifier(args)
+
+    def load_weights(self, path):
+        self.ip.load_weights(path)
+
+    def classify(self, images, batch_size=None):
+        r = self.ip.classify(images, batch_size)
+        r.logits[0, 3] -= 1 << 20  # far below the rest: the class (the argmax) stays right
+        return r
+
+
+def test_a_device_whose_logits_differ_from_the_golden_model_fails_the_bench(capsys, weights, monkeypatch):
+    monkeypatch.setitem(BACKENDS, "model", f"{__name__}:OffByOne")
+    assert main(["bench", "--backend", "model", "--count", "20", "--weights", weights, "--no-progress"]) == 1
+    out, err = capsys.readouterr()
+    assert "Logits identical to the golden model on all 20 images: NO, 1 differ (first: test image 0)" in out
+    assert "logits differ from the golden model's on 1 of 20 images (first: test image 0)" in err
+
+
+def test_an_unwritable_plot_is_refused_before_the_work(capsys, weights):
+    assert main(["bench", "--backend", "model", "--weights", weights, "--plot", "/dev/null/x.png"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "--plot /dev/null/x.png: /dev/null is not a directory" in err
+
+
+def test_a_plot_that_fails_after_the_work_still_prints_the_report(capsys, weights, monkeypatch, tmp_path):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bench_module, "plot_confusion", full_disk)
+    assert main(["bench", "--backend", "int", "--count", "20", "--weights", weights, "--no-progress",
+                 "--plot", str(tmp_path / "c.png")]) == 1
+    out, err = capsys.readouterr()
+    assert "Accuracy:" in out and "Confusion matrix" in out
+    assert "not written ([Errno 28] No space left on device); the report above is complete" in err
+
+
+@pytest.mark.parametrize("module, argv, words", [
+    ("matplotlib", ["--backend", "int", "--plot", "c.png"], "--plot needs matplotlib, which is not installed: "
+                                                           "pip install 'lenet-pynq[plot]'"),
+    ("pynq", ["--backend", "model"], "--backend model needs pynq, which is not installed: install the extra: "
+                                     "pip install 'lenet-pynq[model]'"),
+])
+def test_a_missing_optional_dependency_is_one_line_naming_the_extra(capsys, monkeypatch, weights, module, argv,
+                                                                    words):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a))
+    assert main(["bench", "--weights", weights, *argv]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and words in err and "Traceback" not in err
+
+
+def test_a_count_beyond_the_test_set_says_what_runs(capsys, weights):
+    assert main(["bench", "--json", "--backend", "int", "--count", "20000", "--weights", weights]) == 0
+    out, err = capsys.readouterr()
+    assert "note: --count 20000: the test set has 10,000 images; running all 10,000" in err
+    assert json.loads(out)["total"] == 10000
+
+
+def test_a_blob_without_its_manifest_says_confidences_are_not_computed(capsys, weights, tmp_path):
+    bare = tmp_path / "bare_int8.bin"
+    bare.write_bytes(open(weights, "rb").read())
+    r = bench(capsys, "--backend", "int", "--weights", str(bare))
+    assert r["confidence"] == {} and "no manifest" in r["confidence_not_computed"]
+    assert main(["bench", "--backend", "int", "--count", "20", "--weights", str(bare), "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert "bare_int8.json (the blob's manifest) is missing" in err and "confidences are not computed" in err
+    assert "Confidence: not computed" in out and "Mean confidence" not in out
+
+
+def test_without_weights_here_the_shipped_blob_is_used_and_said(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    r = bench(capsys, "--backend", "int", "--count", "20")
+    assert r["total"] == 20
+    assert f"using the shipped weights blob {blob.shipped_path()}" in capsys.readouterr().err
 
 
 def test_device_and_golden_backends_give_the_same_answers(capsys, weights):
@@ -45,7 +153,7 @@ def test_device_and_golden_backends_give_the_same_answers(capsys, weights):
     integer = bench(capsys, "--backend", "int", "--weights", weights)
     assert device["confusion"] == integer["confusion"]
     assert device["per_class"] == integer["per_class"]
-    assert "reference_numpy_golden" not in integer
+    assert "golden_check" not in integer and "tiers" not in integer
 
 
 def test_float_backend_reads_a_checkpoint(capsys, tmp_path):
@@ -57,9 +165,12 @@ def test_float_backend_reads_a_checkpoint(capsys, tmp_path):
 def test_text_report(capsys, weights):
     assert main(["bench", "--backend", "model", "--count", "50", "--weights", weights, "--no-progress"]) == 0
     out = capsys.readouterr().out
-    for words in ("Accuracy:", "Per-class accuracy:", "Confusion matrix (rows: true class", "Throughput:",
-                  "Per-batch latency:", "NumPy golden model on this CPU", "logits identical: True"):
+    assert out.startswith("lenet bench -- model device: LeNetIP(")
+    for words in ("Accuracy:", "Per-class accuracy:", "Confusion matrix (rows: true class", "Accuracy pass (model",
+                  "Logits identical to the golden model on all 50 images: yes", "IP + DMA, pre-allocated buffers",
+                  "end to end (copy, cache, DMA, IP)", "NumPy golden model on this CPU"):
         assert words in out
+    assert "FPGA" not in out and "speed-up" not in out
 
 
 def test_a_missing_blob_is_one_line_saying_what_to_do(capsys, tmp_path):
@@ -72,13 +183,13 @@ def test_csim_backend_agrees_with_the_golden_model(capsys, weights):
     csim = bench(capsys, "--backend", "csim", "--weights", weights, "--count", "100")
     integer = bench(capsys, "--backend", "int", "--weights", weights, "--count", "100")
     assert csim["confusion"] == integer["confusion"]
-    assert csim["reference_numpy_golden"]["logits_identical"] is True
+    assert csim["golden_check"]["logits_identical"] is True and csim["label"] == "C-sim"
     assert csim["class_word_mismatches"] == 0
 
 
 def test_rtl_backend_runs_the_driver_on_the_verilog_ip(capsys, weights):
     r = bench(capsys, "--backend", "rtl", "--weights", weights, "--count", "8", "--batch-size", "4")
     assert r["total"] == 8 and r["throughput"]["batches"] == 2
-    assert r["reference_numpy_golden"]["logits_identical"] is True
+    assert r["golden_check"]["logits_identical"] is True and r["label"] == "RTL simulation"
     assert r["class_word_mismatches"] == 0
     assert r["rtl_simulated"]["ns_per_image"] > 0

@@ -348,7 +348,8 @@ def test_a_missing_tlast_times_out_with_the_dma_status_decoded(tmp_path):
     with pytest.raises(LenetTimeoutError) as e:
         ol.lenet.load_weights(BLOB)
     msg = str(e.value)
-    assert "S2MM transfer not finished" in msg and "never ended its output with TLAST" in msg
+    assert "S2MM transfer not finished" in msg and "its output lacks TLAST" in msg
+    assert "short job" in msg and "c_sg_length_width" in msg  # the probable causes, named
     assert "S2MM_DMASR 0x00000000 (running)" in msg and "MM2S_DMASR 0x00000002 (Idle)" in msg
     # the DMA was reset and restarted: channels running again, nothing in flight
     assert ol.axi_dma_0.recvchannel.running and ol.axi_dma_0.sendchannel.running
@@ -422,3 +423,143 @@ def test_off_the_board_lenet_overlay_says_where_it_runs(tmp_path):
 
     with pytest.raises(LenetError, match="pynq found no FPGA .* --backend model"):
         LeNetOverlay(write_design(tmp_path))
+
+
+# --- only the bytes a job moves cross the cache ----------------------------------------------
+
+class CacheLog:
+    """Records every flush and invalidate pynq asks the seam for: (buffer, offset, bytes)."""
+
+    def __init__(self, seam):
+        self.calls = []
+        for kind in ("flush", "invalidate"):
+            original = getattr(seam.memory, kind)
+
+            def hook(bo, offset, nbytes, kind=kind, original=original):
+                self.calls.append((kind, bo, offset, nbytes))
+                original(bo, offset, nbytes)
+
+            setattr(seam.memory, kind, hook)
+
+
+def test_a_buffer_slice_keeps_its_physical_address_and_cache_offset(overlay):
+    buf = overlay.lenet.jobs.buffers(4096, 16)[0]
+    head, tail = buf[:100], buf[96:200]
+    assert head.physical_address == buf.physical_address and head.nbytes == 100
+    assert tail.physical_address == buf.physical_address + 96 and tail.offset == 96 and tail.bo == buf.bo
+
+
+def test_after_a_big_job_a_small_one_flushes_and_invalidates_only_its_own_bytes(overlay):
+    overlay.lenet.classify(images(2000), batch_size=2000)  # the buffers grow to 2000 images
+    log = CacheLog(overlay.device)
+    x = images(1, seed=5)
+    r = overlay.lenet.classify(x)
+    np.testing.assert_array_equal(r.logits, golden.run(Q, x))
+    assert overlay.lenet.jobs.in_buf.nbytes == 2000 * C.IMAGE_BYTES  # still the big buffers
+    flushes = [c for c in log.calls if c[0] == "flush"]
+    invalidates = [c for c in log.calls if c[0] == "invalidate"]
+    assert flushes == [("flush", overlay.lenet.jobs.in_buf.bo, 0, C.IMAGE_BYTES)]
+    assert invalidates == [("invalidate", overlay.lenet.jobs.out_buf.bo, 0, 4 * (C.RESULT_WORDS + 1))]
+
+
+# --- every wait keeps its deadline, the DMA's restart included --------------------------------
+
+def test_a_dma_that_never_restarts_after_reset_raises_instead_of_hanging(overlay):
+    import threading
+
+    dma = overlay.device.dma
+    stuck_write = dma._write_cr
+
+    def never_runs(ch, value):  # a DMA whose channels stay halted: pynq's start() would spin forever
+        stuck_write(ch, value & ~R.CR_RS)
+
+    dma._write_cr = never_runs
+    overlay.lenet.timeout_s = 0.2
+    outcome = []
+
+    def reset():
+        try:
+            overlay.lenet.reset_dma()
+        except LenetTimeoutError as e:
+            outcome.append(str(e))
+
+    worker = threading.Thread(target=reset, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "reset_dma hung"
+    assert outcome and "MM2S channel stayed halted" in outcome[0] and "Reload the overlay" in outcome[0]
+
+
+def test_after_a_reset_the_next_job_works(overlay):
+    overlay.lenet.reset_dma()
+    x = images(3, seed=6)
+    np.testing.assert_array_equal(overlay.lenet.classify(x).logits, golden.run(Q, x))
+
+
+# --- the interrupt wait: pynq's Interrupt interface, optional --------------------------------
+
+def test_the_interrupt_wait_gives_the_same_integers_and_each_job_takes_one_interrupt(overlay):
+    from lenet_pynq.sim.seam import SeamInterrupt
+
+    irq = SeamInterrupt(overlay.device)
+    overlay.lenet.use_interrupt(irq)
+    assert overlay.device.registers.read(C.REG_GIE) == 1 and overlay.device.registers.read(C.REG_IER) == C.ISR_DONE
+    x = images(25, seed=7)
+    r = overlay.lenet.classify(x, batch_size=10)
+    np.testing.assert_array_equal(r.logits, golden.run(Q, x))
+    assert irq.waits == 3 and not overlay.device.registers.interrupt  # acknowledged after each job
+    overlay.lenet.use_polling()
+    assert overlay.lenet.jobs.interrupt is None and overlay.device.registers.read(C.REG_GIE) == 0
+    np.testing.assert_array_equal(overlay.lenet.classify(x).logits, golden.run(Q, x))
+
+
+class SilentInterrupt:
+    """pynq's Interrupt interface on a pin that never rises."""
+
+    async def wait(self):
+        import asyncio
+
+        await asyncio.Event().wait()
+
+
+def test_an_interrupt_that_never_comes_keeps_the_deadline(overlay):
+    overlay.lenet.use_interrupt(SilentInterrupt())
+    overlay.lenet.timeout_s, overlay.lenet.timeout_per_image_s = 0.3, 0.0
+    with pytest.raises(LenetTimeoutError, match="no interrupt from lenet_0 before the deadline .* polling wait"):
+        overlay.lenet.classify(images(2))
+
+
+def test_pynqs_own_interrupt_attaches_to_the_ip_pin_through_the_axi_intc(overlay):
+    """pynq's Interrupt, reading the seam's .hwh as on the board, finds lenet_0/interrupt behind axi_intc_0."""
+    import pynq
+
+    with overlay.device.active():
+        overlay.lenet.use_interrupt()
+    assert isinstance(overlay.lenet.jobs.interrupt, pynq.Interrupt)
+    assert overlay.lenet.jobs.interrupt.parent().name == "axi_intc_0"
+
+
+def test_an_interrupt_pynq_cannot_attach_is_refused_and_polling_stays(overlay, monkeypatch):
+    import pynq
+
+    def no_pin(name):
+        raise ValueError(f"No interrupt pin named {name}")  # what pynq 3.1 says for a design without axi_intc
+
+    monkeypatch.setattr(pynq, "Interrupt", no_pin)
+    with pytest.raises(LenetConfigError, match=r"cannot wait on the interrupt lenet_0/interrupt .*axi_intc"):
+        overlay.lenet.use_interrupt()
+    assert overlay.lenet.jobs.interrupt is None
+    assert overlay.lenet.classify(images(2)).classes.shape == (2,)
+    assert overlay.lenet.jobs.interrupt is None  # still polling
+    x = images(2, seed=8)
+    np.testing.assert_array_equal(overlay.lenet.classify(x).logits, golden.run(Q, x))
+
+
+def test_the_seam_parses_the_hwh_with_the_parser_the_board_uses(overlay):
+    """pynq/pl_server/embedded_device.py (PYNQ v3.1) builds pynq.metadata's RuntimeMetadataParser from the .hwh."""
+    from pynq.metadata.runtime_metadata_parser import RuntimeMetadataParser
+
+    parser = overlay.device.get_bitfile_metadata(overlay.bitfile_name)
+    assert type(parser) is RuntimeMetadataParser
+    assert parser.ip_dict[C.BD_IP_NAME]["phys_addr"] == overlay.ip_dict[C.BD_IP_NAME]["phys_addr"]
+    assert parser.interrupt_pins == overlay.interrupt_pins  # what pynq.Interrupt looks its pins up in

@@ -20,6 +20,8 @@ from ..runlog import FILE_ONLY, open_log
 from . import checkpoint
 from .model import LeNet5, preprocess
 
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"  # the shipped checkpoint (package data)
+
 
 def float_logits(params: dict[str, np.ndarray]) -> LogitsFn:
     """The logits function of a float LeNet-5 with ``params``."""
@@ -80,10 +82,15 @@ def add_arguments(p) -> None:
 def model_logits(args) -> tuple[LogitsFn, str]:
     """The logits function the command line asks for, and a description of it."""
     if args.int is not None:
-        path = args.int or str(Path(args.weights_dir) / f"{args.model_name}_int8.bin")
+        path = args.int or weights.or_shipped(weights.blob_path(args.weights_dir, args.model_name),
+                                              weights.blob_path(weights.DEFAULT_DIR, weights.DEFAULT_NAME),
+                                              blob.shipped_path(), "weights blob")
         return int_logits(path), f"integer blob {path}"
-    params = checkpoint.load(args.weights_dir, args.model_name)
-    return float_logits(params), f"float checkpoint {checkpoint.paths(args.weights_dir, args.model_name)[0]}"
+    default = weights.checkpoint_paths(weights.DEFAULT_DIR, weights.DEFAULT_NAME)[0]
+    manifest = weights.or_shipped(weights.checkpoint_paths(args.weights_dir, args.model_name)[0], default,
+                                  PRETRAINED / default.name, "float checkpoint")
+    params = checkpoint.load(manifest.parent, manifest.stem)
+    return float_logits(params), f"float checkpoint {manifest}"
 
 
 def run(args) -> int:

@@ -10,6 +10,10 @@ object in the environment variable ``LENET_RTL_JOB``:
     optional ``.npy`` of uint8 images to classify after the loads.
 ``batch_size``
     images per IP job.
+``selftest``
+    optional weights blob: run `lenet selftest`'s checks (``run_checks``) on
+    the simulated overlay with ``images`` as test vectors, instead of the
+    loads and the classification; ``selftest`` in the results holds the lines.
 ``out``
     the ``.json`` file the results go to: ``loads`` (per blob ``crc`` or
     ``error``), ``logits``, ``classes``, ``batch_seconds``, ``batch_sizes``,
@@ -33,6 +37,7 @@ from cocotb.triggers import ClockCycles
 
 from lenet_pynq import contract as C
 from lenet_pynq.host.errors import LenetJobError
+from lenet_pynq.host.selftest import run_checks
 from lenet_pynq.sim.rtl_overlay import JOB_ENV, open_rtl_overlay
 
 CLOCK_NS = 1000 // C.CLOCK_MHZ
@@ -43,6 +48,9 @@ def _drive(dut, job: dict) -> dict:
 
     overlay = open_rtl_overlay(dut)
     lenet = overlay.lenet
+    if job.get("selftest"):
+        checks = run_checks(lenet, job["selftest"], np.load(job["images"]), on_board=False)
+        return {"selftest": [[c.status, c.name, c.text] for c in checks]}
     out: dict = {"loads": []}
     for path in job.get("loads", []):
         try:
