@@ -59,7 +59,6 @@ from . import blob, golden
 from . import contract as C
 
 
-
 def pack_images(images: np.ndarray) -> np.ndarray:
     """uint8 images (N, 28, 28) or (N, 784) -> INFER input words (N*196,), four pixels a word, first in bits 7:0."""
     a = np.ascontiguousarray(images, dtype=np.uint8).reshape(-1, C.IMAGE_BYTES)
