@@ -27,13 +27,14 @@ def check_ip_description(desc: dict) -> None:
         raise LenetConfigError(
             f"{C.BD_IP_NAME} is {desc.get('type')!r}, expected {C.VLNV_HLS} or {C.VLNV_RTL}; "
             "the .hwh belongs to another design (rebuild with `make bitstream`)")
-    # Vitis HLS sizes the port to the highest register it generates (it may give 6 bits where
-    # the contract's RTL has 7); what matters is that every register the driver uses is reachable.
+    # Vitis HLS sizes the port to the highest register it generates (docs/contract.md section 3),
+    # and so does rtl/: both give ADDR_WIDTH bits. Fewer cannot reach every register the driver uses.
     width = _param(desc.get("parameters", {}), "C_S_AXI_CONTROL_ADDR_WIDTH")
-    if width is not None and 1 << int(width) <= C.REG_IMAGES_DONE:
+    if width is not None and int(width) < C.ADDR_WIDTH:
         raise LenetConfigError(
-            f"{C.BD_IP_NAME}: s_axi_control address width {width} cannot reach IMAGES_DONE at "
-            f"{C.REG_IMAGES_DONE:#x}; the IP was built from another version of the contract")
+            f"{C.BD_IP_NAME}: s_axi_control address width {width} is narrower than the {C.ADDR_WIDTH} bits of "
+            f"the contract's register map (up to {C.REG_LAST:#x}; IMAGES_DONE at {C.REG_IMAGES_DONE:#x}); the IP "
+            "was built from another version of the contract: rebuild it with `make hls` or from rtl/")
     if desc.get("addr_range", 0) < 1 << C.ADDR_WIDTH:
         raise LenetConfigError(
             f"{C.BD_IP_NAME}: address range {desc.get('addr_range')} bytes is smaller than the "

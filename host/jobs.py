@@ -45,7 +45,8 @@ WORD = C.WORD_BYTES
 def ctrl_text(v: int) -> str:
     """CTRL decoded: ``0x4 (ap_idle)``."""
     bits = [n for b, n in ((C.CTRL_START, "ap_start"), (C.CTRL_DONE, "ap_done"),
-                           (C.CTRL_IDLE, "ap_idle"), (C.CTRL_READY, "ap_ready")) if v & b]
+                           (C.CTRL_IDLE, "ap_idle"), (C.CTRL_READY, "ap_ready"),
+                           (C.CTRL_AUTO_RESTART, "auto_restart"), (C.CTRL_INTERRUPT, "interrupt")) if v & b]
     return f"{v:#x} ({', '.join(bits) or 'busy'})"
 
 

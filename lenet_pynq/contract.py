@@ -106,6 +106,12 @@ MAX_COUNT = 0xFFFF
 CMD_LOAD_WEIGHTS = 1
 CMD_INFER = 2
 
+# The s_axi_control map exactly as Vitis HLS 2022.1 ... 2025.1 lays it out for
+# our top (docs/contract.md section 3 cites the generated files): four control
+# words, then each argument at the offset its INTERFACE pragma gives
+# (hls_src/lenet.cpp). An input takes its data word and one reserved word; an
+# output takes 16 bytes, its data word, its ap_vld word (+4) and two unused
+# words, so outputs sit 16 bytes apart or Vitis moves them to the map's end.
 REG_CTRL = 0x00
 REG_GIE = 0x04
 REG_IER = 0x08
@@ -113,15 +119,22 @@ REG_ISR = 0x0C
 REG_COMMAND = 0x10
 REG_COUNT = 0x18
 REG_STATUS = 0x20
-REG_WEIGHTS_CRC = 0x28
-REG_IMAGES_DONE = 0x30
-ADDR_WIDTH = 7
+REG_WEIGHTS_CRC = 0x30
+REG_IMAGES_DONE = 0x40
+INPUT_SPAN = 8
+OUTPUT_SPAN = 16
+VLD_OFFSET = 4  # an output's ap_vld word: bit 0, set when the job writes it, cleared by reading it
+REG_OUTPUTS = (REG_STATUS, REG_WEIGHTS_CRC, REG_IMAGES_DONE)
+REG_LAST = REG_IMAGES_DONE + VLD_OFFSET  # the highest register Vitis generates
+# Vitis sizes the port to the highest register: the fewest address bits that reach it.
+ADDR_WIDTH = REG_LAST.bit_length()
 
-CTRL_START = 1 << 0
-CTRL_DONE = 1 << 1
-CTRL_IDLE = 1 << 2
-CTRL_READY = 1 << 3
-CTRL_AUTO_RESTART = 1 << 7
+CTRL_START = 1 << 0  # read/write: a write of 1 starts a job; held until the job ends
+CTRL_DONE = 1 << 1  # read, cleared by reading CTRL
+CTRL_IDLE = 1 << 2  # read
+CTRL_READY = 1 << 3  # read, cleared by reading CTRL
+CTRL_AUTO_RESTART = 1 << 7  # read/write: every CTRL write sets it to its bit 7
+CTRL_INTERRUPT = 1 << 9  # read: the level of the interrupt pin
 ISR_DONE = 1 << 0
 ISR_READY = 1 << 1
 
@@ -151,7 +164,7 @@ def parse_trailer(word: int) -> tuple[int, int] | None:
 
 # The version of docs/contract.md both IPs implement; a bitstream's build
 # record carries it, and the overlay refuses one built for another version.
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2  # 2: the register map Vitis generates (outputs 16 bytes apart, CTRL bits 7 and 9)
 TOP_NAME = "lenet"  # HLS top function and RTL top module
 VLNV_HLS = "lenet-pynq.org:hls:lenet:1.0"  # export_design -format ip_catalog
 VLNV_RTL = "lenet-pynq.org:rtl:lenet:1.0"  # ipx::package_project of rtl/
@@ -204,7 +217,7 @@ def _constants() -> list[tuple[str, int]]:
         "CRC_WORD_INDEX", "IMAGE_WORDS", "RESULT_WORDS", "MAX_COUNT",
         "CMD_LOAD_WEIGHTS", "CMD_INFER",
         "REG_CTRL", "REG_GIE", "REG_IER", "REG_ISR", "REG_COMMAND", "REG_COUNT",
-        "REG_STATUS", "REG_WEIGHTS_CRC", "REG_IMAGES_DONE", "ADDR_WIDTH",
+        "REG_STATUS", "REG_WEIGHTS_CRC", "REG_IMAGES_DONE", "VLD_OFFSET", "ADDR_WIDTH",
         "TRAILER_MARK", "TRAILER_MARK_SHIFT", "TRAILER_ERROR_SHIFT", "TRAILER_COUNT_MASK",
         "SHIFT_FIELD_BITS", "SHIFT_FIELD_STRIDE", "CRC32_POLY", "CRC32_INIT",
     ]

@@ -12,17 +12,19 @@ Interface:
 ``read(offset) -> int``
     A 32-bit register read on ``s_axi_control``, with the read side effects:
     reading CTRL clears ``ap_done`` and ``ap_ready``; reading an output's
-    ``ap_vld`` word (offset + 4) clears it.
+    ``ap_vld`` word (offset + 4) clears it. CTRL bit 9 is the interrupt pin.
 ``write(offset, value)``
     A register write. ``CTRL`` bit 0 starts a job when the IP is idle (writes
-    of 0, or while a job runs, change nothing); ISR bits toggle where a 1 is
-    written; read-only and unlisted offsets ignore writes.
+    of 0, or while a job runs, change nothing) and every CTRL write sets
+    ``auto_restart`` to bit 7; ISR bits toggle where a 1 is written;
+    read-only and unlisted offsets ignore writes.
 ``stream(words, last=None, with_last=False) -> np.ndarray``
     Offer input words to ``in_r`` (``last``: per-word TLAST flags; default
     TLAST on the final word only). Returns every output word produced since
     the previous call, uint32 (and their TLAST flags if ``with_last``).
-    The IP holds ``in_r_TREADY`` low while idle, so words offered with no
-    job running wait (as in the DMA) and are consumed by the next job.
+    Words offered with no job running wait and are consumed, in order, by
+    the next job (the IP may take up to two of them into its input register
+    slice while idle, contract section 4; where they wait is not visible here).
 ``run_job(command, words=(), count=0, last=None) -> np.ndarray``
     COMMAND, COUNT, ``CTRL = 1``, then ``stream``: one whole job.
 ``interrupt``
@@ -37,7 +39,9 @@ accepts a job at its end, so while a job runs CTRL reads ``ap_start`` 1 and
 ``ap_idle`` 0; at the end ``ap_start`` clears and ``ap_done``, ``ap_ready``,
 ``ap_idle`` rise together, after STATUS, WEIGHTS_CRC and IMAGES_DONE are
 updated. ISR bits are set by ``ap_done``/``ap_ready`` only where IER enables
-them.
+them. With ``auto_restart`` set, a job's end starts the next job at once with
+the same COMMAND and COUNT, and CTRL's ``ap_done``/``ap_ready`` are not set
+(ISR still is), as the ``<top>_control_s_axi.v`` of Vitis HLS does.
 
 Order of checks within one word (contract section 6 leaves it to "the order
 the words arrive"): a word's contents (magic, version, length, shifts, CRC)
@@ -53,8 +57,6 @@ import numpy as np
 
 from . import blob, golden
 from . import contract as C
-
-_OUTPUTS = (C.REG_STATUS, C.REG_WEIGHTS_CRC, C.REG_IMAGES_DONE)
 
 
 def pack_images(images: np.ndarray) -> np.ndarray:
@@ -93,8 +95,8 @@ class DeviceModel:
         self._command = self._count = 0
         self._gie = self._ier = self._isr = 0
         self._status = self._images_done = 0
-        self._done = self._ready = False
-        self._vld = dict.fromkeys(_OUTPUTS, False)
+        self._done = self._ready = self._auto_restart = False
+        self._vld = dict.fromkeys(C.REG_OUTPUTS, False)
         self._job: _Job | None = None
         self._in_words = np.zeros(0, np.uint32)
         self._in_last = np.zeros(0, bool)
@@ -119,11 +121,14 @@ class DeviceModel:
         _check_offset(offset)
         if offset == C.REG_CTRL:
             value = ((C.CTRL_START if self._job else 0) | (C.CTRL_DONE if self._done else 0)
-                     | (0 if self._job else C.CTRL_IDLE) | (C.CTRL_READY if self._ready else 0))
+                     | (0 if self._job else C.CTRL_IDLE) | (C.CTRL_READY if self._ready else 0)
+                     | (C.CTRL_AUTO_RESTART if self._auto_restart else 0)
+                     | (C.CTRL_INTERRUPT if self.interrupt else 0))
             self._done = self._ready = False
             return value
-        if offset - 4 in self._vld:
-            value, self._vld[offset - 4] = int(self._vld[offset - 4]), False
+        output = offset - C.VLD_OFFSET
+        if output in self._vld:
+            value, self._vld[output] = int(self._vld[output]), False
             return value
         return {
             C.REG_GIE: self._gie, C.REG_IER: self._ier, C.REG_ISR: self._isr,
@@ -136,8 +141,10 @@ class DeviceModel:
         _check_offset(offset)
         value &= 0xFFFFFFFF
         if offset == C.REG_CTRL:
+            self._auto_restart = bool(value & C.CTRL_AUTO_RESTART)
             if value & C.CTRL_START and self._job is None:
                 self._start()
+                self._advance()
         elif offset == C.REG_GIE:
             self._gie = value & 1
         elif offset == C.REG_IER:
@@ -191,7 +198,6 @@ class DeviceModel:
         self._job = _Job(command, count, error)
         if command == C.CMD_LOAD_WEIGHTS:
             self.weights = None  # the load overwrites the memory: invalid until it succeeds
-        self._advance()
 
     def _advance(self) -> None:
         """Consume waiting input words while a job runs, finishing jobs at their TLAST."""
@@ -282,10 +288,13 @@ class DeviceModel:
                 self.weights = None
             self._weights_crc = job.crc if self.weights else 0
         self._status, self._images_done = job.error, job.images_done
-        self._vld = dict.fromkeys(_OUTPUTS, True)
+        self._vld = dict.fromkeys(C.REG_OUTPUTS, True)
         self._emit(np.array([C.trailer(job.error, job.images_done)], np.uint32), tlast=True)
-        self._done = self._ready = True
         self._isr |= self._ier & (C.ISR_DONE | C.ISR_READY)
+        if self._auto_restart:
+            self._start()  # consumed by the _advance loop that finished this job
+        else:
+            self._done = self._ready = True
 
 
 def _header_error(index: int, word: int) -> int:

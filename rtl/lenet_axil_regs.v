@@ -1,8 +1,10 @@
 // The s_axi_control register file (docs/contract.md section 3): ap_ctrl_hs
 // control bits, the interrupt registers, the job arguments and the job's
-// outputs with their Vitis HLS ap_vld words. Side effects follow Vitis HLS:
-// reading CTRL clears ap_done and ap_ready, reading an ap_vld word clears it,
-// ISR bits toggle where a 1 is written.
+// outputs with their Vitis HLS ap_vld words. Side effects follow the
+// <top>_control_s_axi.v Vitis HLS generates: reading CTRL clears ap_done and
+// ap_ready, reading an ap_vld word clears it, ISR bits toggle where a 1 is
+// written, every CTRL write sets auto_restart to its bit 7, and the interrupt
+// pin and CTRL bit 9 are a register of GIE & (ISR[0] | ISR[1]).
 
 `resetall
 `timescale 1ns / 1ps
@@ -59,9 +61,9 @@ localparam [ADDR_WIDTH-1:0] A_STATUS   = `LENET_REG_STATUS;
 localparam [ADDR_WIDTH-1:0] A_CRC      = `LENET_REG_WEIGHTS_CRC;
 localparam [ADDR_WIDTH-1:0] A_IMAGES   = `LENET_REG_IMAGES_DONE;
 // Vitis HLS puts each output's ap_vld bit in the word after it.
-localparam [ADDR_WIDTH-1:0] A_STATUS_VLD = A_STATUS + 4;
-localparam [ADDR_WIDTH-1:0] A_CRC_VLD    = A_CRC + 4;
-localparam [ADDR_WIDTH-1:0] A_IMAGES_VLD = A_IMAGES + 4;
+localparam [ADDR_WIDTH-1:0] A_STATUS_VLD = A_STATUS + `LENET_VLD_OFFSET;
+localparam [ADDR_WIDTH-1:0] A_CRC_VLD    = A_CRC + `LENET_VLD_OFFSET;
+localparam [ADDR_WIDTH-1:0] A_IMAGES_VLD = A_IMAGES + `LENET_VLD_OFFSET;
 
 initial begin
     if (ADDR_WIDTH < `LENET_ADDR_WIDTH) begin
@@ -82,6 +84,8 @@ reg [31:0]           rdata_reg = 32'd0, rdata_next;
 reg        start_reg = 1'b0, start_next;
 reg        done_reg = 1'b0, done_next;
 reg        ready_reg = 1'b0, ready_next;
+reg        auto_restart_reg = 1'b0, auto_restart_next;
+reg        interrupt_reg = 1'b0;
 reg        gie_reg = 1'b0, gie_next;
 reg [1:0]  ier_reg = 2'd0, ier_next;
 reg [1:0]  isr_reg = 2'd0, isr_next;
@@ -103,11 +107,14 @@ assign s_axi_rvalid  = rvalid_reg;
 assign ap_start  = start_reg;
 assign command   = command_reg;
 assign count     = count_reg;
-assign interrupt = gie_reg && (isr_reg != 2'd0);
+assign interrupt = interrupt_reg;
 
 wire [31:0] wmask = {{8{w_strb_reg[3]}}, {8{w_strb_reg[2]}}, {8{w_strb_reg[1]}}, {8{w_strb_reg[0]}}};
 wire        do_write = aw_held_reg && w_held_reg && !bvalid_reg;
 wire        do_read = s_axi_arvalid && !rvalid_reg;
+// ap_idle as Vitis HLS defines it for ap_ctrl_hs: no job running and none requested.
+wire        idle = ap_idle && !start_reg;
+wire        start_write = do_write && {aw_addr_reg[ADDR_WIDTH-1:2], 2'b00} == A_CTRL && w_strb_reg[0] && w_data_reg[0];
 
 always @* begin
     aw_held_next = aw_held_reg;
@@ -122,6 +129,7 @@ always @* begin
     start_next = start_reg;
     done_next = done_reg;
     ready_next = ready_reg;
+    auto_restart_next = auto_restart_reg;
     gie_next = gie_reg;
     ier_next = ier_reg;
     isr_next = isr_reg;
@@ -147,8 +155,11 @@ always @* begin
         w_held_next = 1'b0;
         bvalid_next = 1'b1;
         case ({aw_addr_reg[ADDR_WIDTH-1:2], 2'b00})
-            // A start request while a job runs changes nothing (as in Vitis HLS).
-            A_CTRL:    if (w_strb_reg[0] && w_data_reg[0] && ap_idle) start_next = 1'b1;
+            // A start request while a job runs changes nothing: ap_start is already 1.
+            A_CTRL: if (w_strb_reg[0]) begin
+                if (w_data_reg[0]) start_next = 1'b1;
+                auto_restart_next = w_data_reg[7];
+            end
             A_GIE:     if (w_strb_reg[0]) gie_next = w_data_reg[0];
             A_IER:     if (w_strb_reg[0]) ier_next = w_data_reg[1:0];
             A_ISR:     if (w_strb_reg[0]) isr_next = isr_reg ^ w_data_reg[1:0];
@@ -162,8 +173,8 @@ always @* begin
         rvalid_next = 1'b1;
         case ({s_axi_araddr[ADDR_WIDTH-1:2], 2'b00})
             A_CTRL: begin
-                // auto_restart (bit 7) is not supported and reads 0.
-                rdata_next = {28'd0, ready_reg, ap_idle, done_reg, start_reg};
+                rdata_next = {22'd0, interrupt_reg, 1'b0, auto_restart_reg, 3'd0, ready_reg, idle, done_reg,
+                              start_reg};
                 done_next = 1'b0;
                 ready_next = 1'b0;
             end
@@ -184,10 +195,13 @@ always @* begin
 
     // A sequential top function ends in the state that reads its last input:
     // ap_start clears and ap_done, ap_ready rise together at the job's end.
+    // With auto_restart set, ap_start stays 1 (the next job starts at once) and
+    // CTRL's ap_done and ap_ready stay 0; ISR still sees every job's end. A
+    // start written in this very cycle wins, as in Vitis HLS.
     if (job_done) begin
-        start_next = 1'b0;
-        done_next = 1'b1;
-        ready_next = 1'b1;
+        start_next = start_write || auto_restart_reg;
+        done_next = done_next || !auto_restart_reg;
+        ready_next = ready_next || !auto_restart_reg;
         isr_next = isr_next | ier_reg;
         vld_status_next = 1'b1;
         vld_crc_next = 1'b1;
@@ -207,6 +221,8 @@ always @(posedge clk) begin
     start_reg <= start_next;
     done_reg <= done_next;
     ready_reg <= ready_next;
+    auto_restart_reg <= auto_restart_next;
+    interrupt_reg <= gie_reg && (isr_reg != 2'd0);
     gie_reg <= gie_next;
     ier_reg <= ier_next;
     isr_reg <= isr_next;
@@ -224,6 +240,8 @@ always @(posedge clk) begin
         start_reg <= 1'b0;
         done_reg <= 1'b0;
         ready_reg <= 1'b0;
+        auto_restart_reg <= 1'b0;
+        interrupt_reg <= 1'b0;
         gie_reg <= 1'b0;
         ier_reg <= 2'd0;
         isr_reg <= 2'd0;

@@ -73,7 +73,7 @@ INTC_PARAMETERS = {
 
 # Register name, offset, access, description: contract section 3
 REGISTERS = (
-    ("CTRL", C.REG_CTRL, "read-write", "ap_start/ap_done/ap_idle/ap_ready"),
+    ("CTRL", C.REG_CTRL, "read-write", "ap_start/ap_done/ap_idle/ap_ready/auto_restart/interrupt"),
     ("GIER", C.REG_GIE, "read-write", "global interrupt enable"),
     ("IP_IER", C.REG_IER, "read-write", "interrupt enable"),
     ("IP_ISR", C.REG_ISR, "read-write", "interrupt status (toggle on write)"),

@@ -25,8 +25,9 @@ from .seam import SeamDevice
 class ModelStream:
     """:class:`DeviceModel`'s streams as a DMA :class:`~lenet_pynq.sim.dma_model.StreamEndpoint`.
 
-    Input packets wait here until the model runs a job (the IP holds
-    ``in_r_TREADY`` low while idle), then go in whole: a job consumes its
+    Input packets wait here until the model runs a job (words sent before
+    ``ap_start`` wait and go to the next job, contract section 4), then go
+    in whole: a job consumes its
     input up to TLAST whatever happens. Output is queued until the DMA's S2MM
     takes it, one packet (up to TLAST) at a time.
     """

@@ -55,7 +55,8 @@ def _expect_infer_ok(dev: DeviceModel, q, images) -> None:
 def test_power_on_registers():
     dev = DeviceModel()
     assert dev.read(C.REG_CTRL) == IDLE
-    for reg in (C.REG_GIE, C.REG_IER, C.REG_ISR, C.REG_STATUS, C.REG_WEIGHTS_CRC, C.REG_IMAGES_DONE, 0x40, 0x7C):
+    # 0x14, 0x28 and 0x7C are unlisted: a reserved word after COMMAND, an unused word of STATUS's range, past the map.
+    for reg in (C.REG_GIE, C.REG_IER, C.REG_ISR, C.REG_STATUS, C.REG_WEIGHTS_CRC, C.REG_IMAGES_DONE, 0x14, 0x28, 0x7C):
         assert dev.read(reg) == 0
     assert not dev.interrupt and not dev.busy
     with pytest.raises(ValueError):
@@ -79,6 +80,38 @@ def test_load_then_infer_and_the_control_bits(q, blob_words, images):
     assert dev.read(C.REG_STATUS + 4) == 1 and dev.read(C.REG_STATUS + 4) == 0  # ap_vld, clear on read
     _expect_infer_ok(dev, q, images)
     assert dev.read(C.REG_COMMAND) == C.CMD_INFER and dev.read(C.REG_COUNT) == len(images)
+
+
+def test_auto_restart_is_read_write_and_restarts_each_job_until_cleared():
+    # Vitis HLS's control_s_axi.v: every CTRL write sets auto_restart to bit 7; a job
+    # ending with it set starts the next one at once and leaves CTRL's ap_done and
+    # ap_ready 0, while ISR sees every job's end.
+    dev = DeviceModel()
+    dev.write(C.REG_CTRL, C.CTRL_AUTO_RESTART)  # no start: only the bit
+    assert dev.read(C.REG_CTRL) == C.CTRL_AUTO_RESTART | IDLE and not dev.busy
+    dev.write(C.REG_CTRL, 0)
+    assert dev.read(C.REG_CTRL) == IDLE
+    dev.write(C.REG_IER, C.ISR_DONE)
+    dev.write(C.REG_COMMAND, 7)  # refused jobs: each drains its input to TLAST
+    dev.write(C.REG_CTRL, C.CTRL_START | C.CTRL_AUTO_RESTART)
+    trailer = C.trailer(C.ERR_BAD_COMMAND, 0)
+    assert dev.stream([1, 2, 3]).tolist() == [trailer]
+    assert dev.stream([4]).tolist() == [trailer]
+    assert dev.read(C.REG_CTRL) == C.CTRL_START | C.CTRL_AUTO_RESTART and dev.busy
+    assert dev.read(C.REG_ISR) == C.ISR_DONE and dev.read(C.REG_STATUS + C.VLD_OFFSET) == 1
+    dev.write(C.REG_CTRL, 0)  # clears auto_restart; the running job goes on
+    assert dev.read(C.REG_CTRL) == C.CTRL_START and dev.busy
+    assert dev.stream([5, 6]).tolist() == [trailer]
+    assert dev.read(C.REG_CTRL) == DONE_IDLE_READY and not dev.busy
+
+
+def test_ctrl_bit_9_reads_the_interrupt_pin():
+    dev = DeviceModel()
+    dev.write(C.REG_GIE, 1)
+    dev.write(C.REG_ISR, C.ISR_READY)  # toggle on write sets it
+    assert dev.interrupt and dev.read(C.REG_CTRL) == C.CTRL_INTERRUPT | IDLE
+    dev.write(C.REG_GIE, 0)
+    assert not dev.interrupt and dev.read(C.REG_CTRL) == IDLE
 
 
 def test_words_wait_while_idle_and_a_job_stops_at_its_tlast(q, blob_words, images):

@@ -287,16 +287,26 @@ async def test_reset_mid_job(dut, pauses):
 @cocotb.test()
 @cocotb.parametrize(pauses=[False, True])
 async def test_registers(dut, pauses):
-    """Register reads and writes: arguments read back, read-only and unlisted offsets, ap_ctrl_hs bits."""
+    """Register reads and writes: arguments read back, read-only and unlisted offsets, ap_ctrl_hs bits.
+
+    Every offset touched is below 2**ADDR_WIDTH, the port Vitis HLS generates
+    for the contract's map, so the test runs unchanged on the HLS export.
+    """
     tb = await _started(dut, pauses)
     for offset in range(0, 1 << C.ADDR_WIDTH, 4):
         await tb.read(offset)  # power-on values, ap_vld words included
     await tb.write(C.REG_COMMAND, 0xDEADBEEF)
     await tb.write(C.REG_COUNT, 0x12345)
-    for offset in (C.REG_STATUS, C.REG_WEIGHTS_CRC, C.REG_IMAGES_DONE, 0x40, 0x7C):
-        await tb.write(offset, 0xFFFFFFFF)  # read-only or unlisted: ignored
+    # Read-only, or unlisted (a reserved word after COMMAND, an unused word of STATUS's
+    # range, one past the map's last register, the last word of the port): ignored.
+    for offset in (*C.REG_OUTPUTS, 0x14, 0x28, C.REG_LAST + 4, (1 << C.ADDR_WIDTH) - 4):
+        await tb.write(offset, 0xFFFFFFFF)
     for offset in range(0, 1 << C.ADDR_WIDTH, 4):
         await tb.read(offset)
+    await tb.write(C.REG_CTRL, C.CTRL_AUTO_RESTART)  # auto_restart is read/write; no job starts
+    await tb.read(C.REG_CTRL)
+    await tb.write(C.REG_CTRL, 0)
+    await tb.read(C.REG_CTRL)
     # A job: ap_start reads 1 and ap_idle 0 while it runs.
     await tb.write(C.REG_COMMAND, C.CMD_LOAD_WEIGHTS)
     await tb.axil.write_dword(C.REG_CTRL, C.CTRL_START)
@@ -310,8 +320,9 @@ async def test_registers(dut, pauses):
     assert np.frombuffer(bytes(frame.tdata), "<u4").tolist() == want.tolist()
     # After the job: done, ready, idle; reading CTRL clears done and ready; each
     # output's ap_vld reads 1 once.
-    for offset in (C.REG_CTRL, C.REG_CTRL, C.REG_STATUS + 4, C.REG_STATUS + 4, C.REG_WEIGHTS_CRC,
-                   C.REG_WEIGHTS_CRC + 4, C.REG_IMAGES_DONE + 4, C.REG_IMAGES_DONE + 4):
+    vld = C.VLD_OFFSET
+    for offset in (C.REG_CTRL, C.REG_CTRL, C.REG_STATUS + vld, C.REG_STATUS + vld, C.REG_WEIGHTS_CRC,
+                   C.REG_WEIGHTS_CRC + vld, C.REG_IMAGES_DONE + vld, C.REG_IMAGES_DONE + vld):
         await tb.read(offset)
     images = _words("infer_in.bin")[: 2 * C.IMAGE_WORDS]
     await tb.infer(images, 2)
@@ -326,8 +337,10 @@ async def test_interrupt(dut, pauses):
     blob_words = _words("load_in.bin")
 
     async def check_pin():
+        # The pin is a register of GIE & (ISR[0] | ISR[1]) in Vitis HLS: one cycle behind.
         await ClockCycles(dut.ap_clk, 2)
         assert int(dut.interrupt.value) == int(tb.model.interrupt), "interrupt pin"
+        await tb.read(C.REG_CTRL)  # bit 9 reads the pin
 
     for gie, ier in ((0, 3), (1, 0), (1, 1), (1, 2), (1, 3)):
         await tb.write(C.REG_GIE, gie)
@@ -346,6 +359,65 @@ async def test_interrupt(dut, pauses):
     await tb.load(blob_words)
     await tb.read(C.REG_ISR)
     await check_pin()
+
+
+async def _refused_job_frame(tb: TB, words) -> None:
+    """Send one frame of a refused job and check its output (the trailer) against the model."""
+    want = tb.model.stream(words)
+    await tb.source.send(AxiStreamFrame(np.asarray(words, "<u4").tobytes()))
+    frame = await with_timeout(tb.sink.recv(), IMAGE_CYCLES_LIMIT * CLOCK_NS, "ns")
+    assert np.frombuffer(bytes(frame.tdata), "<u4").tolist() == want.tolist()
+
+
+@cocotb.test()
+async def test_auto_restart(dut):
+    """CTRL bit 7: each job's end starts the next at once; ap_done/ap_ready only after it is cleared."""
+    tb = await _started(dut)
+    await tb.write(C.REG_IER, C.ISR_DONE)
+    await tb.write(C.REG_COMMAND, 7)  # refused jobs: each drains its frame and sends the trailer
+    await tb.write(C.REG_CTRL, C.CTRL_START | C.CTRL_AUTO_RESTART)
+    for words in ([1, 2, 3], [4]):
+        await _refused_job_frame(tb, words)
+    for offset in (C.REG_CTRL, C.REG_ISR, C.REG_STATUS + C.VLD_OFFSET):
+        await tb.read(offset)  # running again, no ap_done; ISR and ap_vld saw the jobs end
+    await tb.write(C.REG_CTRL, 0)  # clears auto_restart; the running job goes on
+    await tb.read(C.REG_CTRL)
+    await _refused_job_frame(tb, [5, 6])
+    await tb.read(C.REG_CTRL)  # done, idle, ready
+
+
+@cocotb.test()
+async def test_input_while_idle(dut):
+    """Words sent before ap_start: at most two enter the IP, none is used, the next job takes them in order.
+
+    Contract section 4: Vitis HLS's default register slice on in_r holds up to
+    two words while the IP is idle (in_r_TREADY high until it is full); the
+    RTL keeps in_r_TREADY low. Both behaviours pass, nothing else does.
+    """
+    tb = await _started(dut)
+    taken = [0]
+
+    async def count_handshakes():
+        while True:
+            await RisingEdge(dut.ap_clk)
+            taken[0] += int(dut.in_r_TVALID.value) & int(dut.in_r_TREADY.value)
+
+    watcher = cocotb.start_soon(count_handshakes())
+    words = np.arange(1, 9, dtype=np.uint32)
+    assert tb.model.stream(words).size == 0  # no job: the model keeps them waiting
+    await tb.source.send(AxiStreamFrame(words.astype("<u4").tobytes()))
+    await ClockCycles(dut.ap_clk, 100)
+    watcher.cancel()
+    assert taken[0] <= 2, f"the idle IP took {taken[0]} input words; the contract allows at most 2"
+    assert tb.sink.empty(), "the idle IP sent output"
+    await tb.write(C.REG_COMMAND, 7)
+    await tb.write(C.REG_CTRL, C.CTRL_START)
+    want = tb.model.stream()
+    frame = await with_timeout(tb.sink.recv(), IMAGE_CYCLES_LIMIT * CLOCK_NS, "ns")
+    assert np.frombuffer(bytes(frame.tdata), "<u4").tolist() == want.tolist()
+    await tb.check_registers()
+    # The job took exactly that frame: the next one works on fresh input.
+    await tb.infer(_words("infer_in.bin")[: C.IMAGE_WORDS], 1)
 
 
 # --- per-layer dumps of the RTL ----------------------------------------------------
