@@ -46,7 +46,7 @@ import numpy as np
 
 from .. import blob, golden, mnist, weights
 from ..errors import LenetError
-from ..report import Report, confusion_lines, confusion_matrix, evaluate, positive_int
+from ..report import Report, confusion_lines, confusion_matrix, evaluate, plot_confusion, positive_int
 from . import JOB_IMAGES
 
 # backend -> "module:factory"; factory(args) returns a Classifier without weights
@@ -224,25 +224,13 @@ def golden_check(q, images: np.ndarray, device_logits: np.ndarray, batch: int) -
             "first_differing_image": int(differ[0]) if differ.size else None}
 
 
-def plot_confusion(m: np.ndarray, path: str, title: str) -> None:
+def save_confusion_plot(m: np.ndarray, path: str, title: str) -> None:
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # a file, no display
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 5))
-    ax.imshow(np.log1p(m), cmap="Blues")
-    for t in range(len(m)):
-        for p in range(len(m)):
-            if m[t, p]:
-                ax.text(p, t, int(m[t, p]), ha="center", va="center", fontsize=7,
-                        color="white" if m[t, p] > m.max() / 4 else "black")
-    ax.set_xticks(range(len(m)))
-    ax.set_yticks(range(len(m)))
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    fig.tight_layout()
+    fig = plot_confusion(m, title)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -310,7 +298,8 @@ def run(args) -> int:
     plot_error = None
     if args.plot:
         try:
-            plot_confusion(m, args.plot, f"{classifier.label}: {100 * report.accuracy:.2f}% on {report.total} images")
+            title = f"{classifier.label}: {100 * report.accuracy:.2f}% on {report.total} images"
+            save_confusion_plot(m, args.plot, title)
             result["plot"] = args.plot
         except (OSError, RuntimeError, ValueError) as e:  # after the work: the report is still printed
             plot_error = f"--plot {args.plot}: not written ({e}); the report above is complete"

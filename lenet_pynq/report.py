@@ -114,6 +114,26 @@ def confusion_lines(m: np.ndarray) -> list[str]:
         f"{k:>9}" + "".join(f"{v:>{width}}" for v in row) for k, row in enumerate(m)]
 
 
+def plot_confusion(m: np.ndarray, title: str):
+    """The confusion matrix as a matplotlib figure (counts on a log colour scale), for reports and notebooks."""
+    import matplotlib.pyplot as plt  # optional: only plots need it
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.imshow(np.log1p(m), cmap="Blues")
+    for t in range(len(m)):
+        for p in range(len(m)):
+            if m[t, p]:
+                ax.text(p, t, int(m[t, p]), ha="center", va="center", fontsize=7,
+                        color="white" if m[t, p] > m.max() / 4 else "black")
+    ax.set_xticks(range(len(m)))
+    ax.set_yticks(range(len(m)))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
