@@ -106,7 +106,7 @@ def dump(out: Path, count: int = 3, blob_path: Path | None = None) -> Path:
     if count < 1:
         raise LenetError(f"--count {count}: dump at least one image")
     vec = vectors(count, blob_path)
-    with step(f"cocotb: the RTL's per-layer dump of {count} images (Verilator build cached)"):
+    with step(f"cocotb: the RTL's per-layer dump of {count} images (the first run builds the Verilator model)"):
         rtl_build.run("cocotb_lenet", test_dir=paths.RTL_TB_DIR, test_filter="test_layers",
                       extra_env={"LENET_VECTORS": str(vec), "LENET_RTL_DUMP": str(Path(out).resolve()),
                                  "LENET_LAYER_IMAGES": str(count)},
