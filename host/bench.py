@@ -66,7 +66,6 @@ NEEDS = {
     "rtl": (("pynq", "cocotb", "cocotbext.axi"), "install the extra: pip install 'lenet-pynq[dev]'"),
 }
 SWEEP = (1, 10, 100, 1000, 10000)
-DEFAULT_BLOB = weights.blob_path(weights.DEFAULT_DIR, weights.DEFAULT_NAME)
 
 
 def _on_board() -> bool:
@@ -95,14 +94,14 @@ def add_arguments(p) -> None:
 
 
 def add_weights_argument(p) -> None:
-    p.add_argument("--weights", default=str(DEFAULT_BLOB),
-                   help=f"the int8 weights blob (default {DEFAULT_BLOB}, else the one shipped with the package); "
-                        "its .json manifest scales the confidences")
+    p.add_argument("--weights", default=None,
+                   help="the int8 weights blob (default <weights-dir>/<model-name>_int8.bin, else the one shipped "
+                        "with the package); its .json manifest scales the confidences")
 
 
 def weights_blob(args) -> Path:
-    """``--weights``, or the shipped blob when the default is absent (said in one line)."""
-    return weights.or_shipped(args.weights, DEFAULT_BLOB, blob.shipped_path(), "weights blob")
+    """``--weights``, else the blob --weights-dir/--model-name name, else the shipped one (said in one line)."""
+    return weights.find_blob(args, args.weights)
 
 
 def require(backend: str) -> None:
@@ -119,7 +118,7 @@ def open_backend(args):
     module, factory = BACKENDS[args.backend].split(":")
     classifier = getattr(importlib.import_module(module), factory)(args)
     if args.backend == "float":
-        classifier.load_weights(weights.checkpoint_paths(args.weights_dir, args.model_name)[0])
+        classifier.load_weights()  # the checkpoint --weights-dir/--model-name name, else the shipped one
     else:
         classifier.load_weights(args.weights)
     if getattr(args, "wait", "poll") == "interrupt":

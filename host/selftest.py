@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import blob, build_record, golden, mnist
+from .. import blob, build_record, golden, mnist, weights
 from .. import contract as C
 from ..errors import LenetError
 from ..report import positive_int
@@ -202,6 +202,7 @@ def add_arguments(p) -> None:
     p.add_argument("--backend", choices=("pynq", "model", "rtl"), default="pynq" if bench._on_board() else "model",
                    help="what is tested (default: pynq on the board, the model device elsewhere)")
     bench.add_weights_argument(p)
+    weights.add_arguments(p, "where the blob is (<weights-dir>/<model-name>_int8.bin)")
     p.add_argument("--bitfile", default=None, help="pynq backend: the .bit to load (default: the installed lenet.bit)")
     p.add_argument("--count", type=positive_int, default=100,
                    help="test images classified and compared with the golden model (default 100; rtl: use ~8)")

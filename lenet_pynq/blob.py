@@ -23,6 +23,7 @@ import numpy as np
 
 from . import contract as C
 from .errors import LenetError
+from .outputs import write_files
 
 MANIFEST_FORMAT = "lenet-blob-manifest-1"
 REQUANTIZED = tuple(layer.name for layer in C.LAYERS if layer.requantized)  # the layers with a shift
@@ -241,12 +242,10 @@ def manifest(q: QuantizedLeNet) -> dict:
 
 
 def save(q: QuantizedLeNet, path_bin: str | Path) -> tuple[Path, Path]:
-    """Write the blob to ``path_bin`` and its manifest beside it (``.json``)."""
+    """Write the blob to ``path_bin`` and its manifest beside it (``.json``), atomically, manifest last."""
     path_bin = Path(path_bin)
-    path_bin.parent.mkdir(parents=True, exist_ok=True)
-    path_bin.write_bytes(encode(q))
     path_json = manifest_path(path_bin)
-    path_json.write_text(json.dumps(manifest(q), indent=1) + "\n")
+    write_files([(path_bin, encode(q)), (path_json, (json.dumps(manifest(q), indent=1) + "\n").encode())])
     return path_bin, path_json
 
 

@@ -12,10 +12,11 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from . import __version__, runlog
 from .errors import LenetError
 
 COMMANDS = {
+    "mnist": ("lenet_pynq.mnist", "check the MNIST files, downloading any that are missing"),
     "train": ("lenet_pynq.train.trainer", "train the float LeNet-5 on MNIST"),
     "test": ("lenet_pynq.train.evaluate", "evaluate a checkpoint (float or --int) on the test set"),
     "infer": ("lenet_pynq.train.infer", "classify single test images, optionally dumping every layer"),
@@ -27,6 +28,7 @@ COMMANDS = {
     "csim": ("lenet_pynq.sim.csim", "the HLS C++ IP under g++: testbench, all test images, per-layer dump"),
     "rtl": ("lenet_pynq.sim.rtl_tools", "the Verilog IP: sources, cycle bench, Yosys estimate, dump, all test images"),
     "notebook": ("lenet_pynq.sim.notebook", "execute a notebook headless in this Python (the device model's board)"),
+    "plot": ("lenet_pynq.train.plot", "draw a checkpoint's training curves (loss and accuracy per epoch)"),
 }
 
 
@@ -38,6 +40,8 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == command:
             importlib.import_module(module).add_arguments(p)
+            p.add_argument("--log-dir", default=None,
+                           help=f"where the command's log goes (default ${runlog.ENV_VAR}, else {runlog.DEFAULT_DIR})")
     return parser
 
 
@@ -50,17 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         _parser(None).print_help()
         return 2
+    runlog.configure(args.log_dir)
     try:
         return importlib.import_module(COMMANDS[args.command][0]).run(args) or 0
-    except LenetError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:  # an unwritable output path, a full disk: the OS says what and where
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    # An unwritable output path or a full disk (OSError): the OS says what and where.
+    except (LenetError, OSError) as e:
+        return _fail(f"error: {e}", 1)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return _fail("interrupted", 130)
+    finally:
+        runlog.close()
+
+
+def _fail(message: str, status: int) -> int:
+    print(message, file=sys.stderr)
+    runlog.log_error(message)
+    return status
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import numpy as np
 from . import contract as C
 from . import dumps
 from .errors import LenetError
+from .report import non_negative_float
 
 ORDER = [name for name, _ in C.ACTIVATIONS] + ["class"]
 DEFAULT_RANGE_TOL = 0.05
@@ -139,9 +140,9 @@ def compare_dirs(dir_a: str | Path, dir_b: str | Path, atol: float | None = None
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", metavar="A", help="per-layer dump directory (e.g. build/vectors/layers)")
     p.add_argument("b", metavar="B", help="the other dump directory")
-    p.add_argument("--atol", type=float, default=None,
+    p.add_argument("--atol", type=non_negative_float, default=None,
                    help="tolerance in real units (value * 2^-frac); default 0 between integer dumps")
-    p.add_argument("--range-tol", type=float, default=DEFAULT_RANGE_TOL,
+    p.add_argument("--range-tol", type=non_negative_float, default=DEFAULT_RANGE_TOL,
                    help="float vs integer without --atol: tolerance as a fraction of the float layer's "
                         f"largest |value| (default {DEFAULT_RANGE_TOL})")
 

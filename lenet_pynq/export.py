@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import blob, dumps, golden, mnist
+from . import blob, dumps, golden, mnist, weights
 from . import contract as C
 from .errors import LenetError
 from .ip_model import DeviceModel, pack_images
+from .outputs import check_writable
 
-DEFAULT_BLOB = "weights/lenet_int8.bin"
 DEFAULT_OUT = "build/vectors"
 FORMAT = "lenet-vectors-1"
 
@@ -122,8 +122,10 @@ def parse_indices(text: str) -> list[int]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--blob", default=DEFAULT_BLOB,
-                   help=f"weights blob with its .json manifest (default {DEFAULT_BLOB})")
+    p.add_argument("--blob", default=None,
+                   help="weights blob with its .json manifest (default <weights-dir>/<model-name>_int8.bin, "
+                        "else the shipped one)")
+    weights.add_arguments(p, "directory of the default blob")
     p.add_argument("--out", "-o", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--count", "-n", type=int, default=16, help="number of images (default 16)")
     p.add_argument("--first", type=int, default=0, help="index of the first image (default 0)")
@@ -133,7 +135,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    q = blob.load(args.blob)
+    check_writable(args.out, "the vectors directory", directory=True)
+    blob_file = weights.find_blob(args, args.blob)
+    q = blob.load(blob_file)
     images, labels = mnist.load(args.split, args.data_dir)
     if args.indices:
         indices = parse_indices(args.indices)
@@ -145,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise LenetError(f"image index {bad[0]} is outside the {args.split} set (0 ... {len(images) - 1})")
     doc = write_vectors(q, images[indices], labels[indices], indices, args.out,
-                        source=f"MNIST {args.split}, {len(indices)} images, weights {args.blob}")
+                        source=f"MNIST {args.split}, {len(indices)} images, weights {blob_file}")
     print(f"wrote {args.out}: {doc['count']} images, WEIGHTS_CRC {doc['weights_crc']}, "
           f"golden {doc['golden_correct']}/{doc['count']} correct; "
           f"infer_out {doc['jobs'][1]['output_words']} words")

@@ -81,6 +81,10 @@ def load(split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np
     if split not in FILES:
         raise LenetError(f"unknown MNIST split {split!r}: use 'train' or 'test'")
     d = Path(data_dir) if data_dir is not None else default_data_dir()
+    if d.exists() and not d.is_dir():
+        source = "--data-dir" if data_dir is not None else f"${ENV_VAR}" if os.environ.get(ENV_VAR) else "the default"
+        raise LenetError(f"{source} {d} is a file, not a directory: point it at the directory that holds "
+                         "the four MNIST IDX files")
     image_name, label_name = FILES[split]
     if (split == "test" and data_dir is None and not os.environ.get(ENV_VAR)
             and not all(_find(d, n) for n in FILES[split]) and all(_find(SHIPPED_TEST_DIR, n) for n in FILES[split])):
@@ -182,3 +186,17 @@ def _write_atomically(data_dir: Path, name: str, payload: bytes) -> Path:
         raise LenetError(f"{data_dir}: cannot save the downloaded {name} ({e.strerror or e}); "
                          f"choose a writable directory with --data-dir or {ENV_VAR}") from None
     return data_dir / name
+
+
+# --- the `lenet mnist` command -----------------------------------------------
+
+def add_arguments(parser) -> None:
+    add_data_dir_argument(parser)
+
+
+def run(args) -> int:
+    """Check (downloading what is missing) all four files: `make test` runs it first, to stop at once."""
+    d = Path(args.data_dir) if args.data_dir is not None else default_data_dir()
+    counts = {split: len(load(split, d)[1]) for split in FILES}
+    print(f"MNIST in {d}: {counts['train']:,} training and {counts['test']:,} test images, SHA-256 checked")
+    return 0

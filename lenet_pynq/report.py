@@ -8,6 +8,7 @@ notebook). A model enters through a *logits function*: uint8 images
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,8 @@ def evaluate(logits_fn: LogitsFn, images: np.ndarray, labels: np.ndarray,
     predictions = np.empty(len(images), dtype=np.int64)
     confidences = np.empty(len(images), dtype=np.float64)
     starts = range(0, len(images), batch_size)
-    for s in tqdm(starts, desc="Testing", unit="batch", disable=not progress, leave=False):
+    # A bar only on a terminal (disable=None): a redirected log gets no progress updates.
+    for s in tqdm(starts, desc="Testing", unit="batch", disable=None if progress else True, leave=False):
         logits = np.asarray(logits_fn(images[s:s + batch_size]), dtype=np.float64)
         predictions[s:s + batch_size] = logits.argmax(axis=1)  # first maximum: ties to the lowest index
         z = logits - logits.max(axis=1, keepdims=True)
@@ -142,3 +144,19 @@ def positive_int(text: str) -> int:
 
 
 positive_int.__name__ = "positive integer"  # argparse names the type in its error message
+
+
+def _float_type(name: str, ok):
+    """An argparse type: a finite float for which ``ok(value)`` holds; argparse names ``name`` on refusal."""
+    def parse(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value) or not ok(value):
+            raise ValueError(text)
+        return value
+    parse.__name__ = name
+    return parse
+
+
+positive_float = _float_type("positive finite number", lambda v: v > 0)
+non_negative_float = _float_type("finite number >= 0", lambda v: v >= 0)
+unit_interval = _float_type("number in [0, 1)", lambda v: 0 <= v < 1)

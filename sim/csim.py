@@ -56,6 +56,7 @@ from ..classifier import Classification
 from ..errors import LenetError
 from ..images import as_images
 from ..ip_model import pack_images
+from ..progress import step
 from ..report import positive_int
 from . import paths
 
@@ -292,12 +293,15 @@ def check_full(blob_path: str | Path, count: int | None = None, data_dir: str | 
     if count is not None:
         images, labels = images[:count], labels[:count]
     t0 = time.perf_counter()
-    want = golden.run(q, images)
+    with step(f"golden model on {len(images):,} images"):
+        want = golden.run(q, images)
     t1 = time.perf_counter()
-    ip = CsimLenet()
-    crc = ip.load_weights(blob_path)
+    with step("C-sim: build (cached) and load the weights"):
+        ip = CsimLenet()
+        crc = ip.load_weights(blob_path)
     t2 = time.perf_counter()
-    got = ip.classify(images)
+    with step(f"C-sim on {len(images):,} images"):
+        got = ip.classify(images)
     t3 = time.perf_counter()
     bad_logits = np.flatnonzero((got.logits != want).any(axis=1))
     bad_class = np.flatnonzero(got.classes != golden.classify(want))

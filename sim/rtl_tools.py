@@ -42,6 +42,7 @@ from .. import blob, export, golden, mnist
 from .. import contract as C
 from ..errors import LenetError
 from ..ip_model import pack_images
+from ..progress import step
 from . import paths, rtl_build
 
 TRAINED_BLOB = paths.SOURCE_ROOT / "weights" / "lenet_int8.bin"
@@ -105,10 +106,11 @@ def dump(out: Path, count: int = 3, blob_path: Path | None = None) -> Path:
     if count < 1:
         raise LenetError(f"--count {count}: dump at least one image")
     vec = vectors(count, blob_path)
-    rtl_build.run("cocotb_lenet", test_dir=paths.RTL_TB_DIR, test_filter="test_layers",
-                extra_env={"LENET_VECTORS": str(vec), "LENET_RTL_DUMP": str(Path(out).resolve()),
-                           "LENET_LAYER_IMAGES": str(count)},
-                log_file=rtl_build.BUILD_ROOT / "dump-rtl.log")
+    with step(f"cocotb: the RTL's per-layer dump of {count} images (the first run builds the Verilator model)"):
+        rtl_build.run("cocotb_lenet", test_dir=paths.RTL_TB_DIR, test_filter="test_layers",
+                      extra_env={"LENET_VECTORS": str(vec), "LENET_RTL_DUMP": str(Path(out).resolve()),
+                                 "LENET_LAYER_IMAGES": str(count)},
+                      log_file=rtl_build.BUILD_ROOT / "dump-rtl.log")
     return vec / "layers"
 
 
@@ -149,7 +151,7 @@ def estimate(out_dir: Path | None = None) -> dict[str, float]:
         f"tee -q -o {stat} stat -json",
     ])
     log = out_dir / "yosys.log"
-    with open(log, "w") as f:
+    with open(log, "w") as f, step(f"Yosys synth_xilinx of {len(files)} Verilog files (log: {log})"):
         proc = subprocess.run(_yosys() + ["-q", "-p", script], stdout=f, stderr=subprocess.STDOUT, check=False)
     if proc.returncode or not stat.is_file():
         raise LenetError(f"Yosys failed (exit {proc.returncode}); see {log}")
@@ -201,7 +203,7 @@ def build_full_harness() -> Path:
     cmd = (["verilator", "--cc", "--exe", "--build", "-j", "2", "--top-module", C.TOP_NAME, "-Mdir", str(out),
             "-CFLAGS", f"-O2 -I{paths.HLS_SRC}"] + list(rtl_build.VERILATOR_ARGS)
            + [f"-I{i}" for i in includes] + [str(f) for f in files] + [str(tb)])
-    with open(out / "build.log", "w") as f:
+    with open(out / "build.log", "w") as f, step(f"Verilator: building the sim-full harness ({out / 'build.log'})"):
         proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, check=False)
     if proc.returncode or not binary.is_file():
         raise LenetError(f"building the sim-full harness failed; see {out / 'build.log'}")
@@ -225,8 +227,9 @@ def full(blob_path: Path | None = None, count: int | None = None) -> dict:
         np.frombuffer(blob.encode(q), "<u4").tofile(tmp / "load.bin")
         pack_images(images).astype("<u4").tofile(tmp / "infer.bin")
         t1 = time.monotonic()
-        proc = subprocess.run([str(binary), str(tmp / "load.bin"), str(tmp / "infer.bin"), str(n),
-                               str(tmp / "out.bin")], capture_output=True, text=True, check=False)
+        with step(f"RTL (Verilator) on {n:,} images"):
+            proc = subprocess.run([str(binary), str(tmp / "load.bin"), str(tmp / "infer.bin"), str(n),
+                                   str(tmp / "out.bin")], capture_output=True, text=True, check=False)
         t_sim = time.monotonic() - t1
         if proc.returncode:
             raise LenetError(f"the RTL harness failed (exit {proc.returncode}): {proc.stderr.strip() or proc.stdout}")

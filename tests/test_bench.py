@@ -145,7 +145,7 @@ def test_without_weights_here_the_shipped_blob_is_used_and_said(capsys, monkeypa
     monkeypatch.chdir(tmp_path)
     r = bench(capsys, "--backend", "int", "--count", "20")
     assert r["total"] == 20
-    assert f"using the shipped weights blob {blob.shipped_path()}" in capsys.readouterr().err
+    assert f"using the shipped blob {blob.shipped_path()}" in capsys.readouterr().err
 
 
 def test_device_and_golden_backends_give_the_same_answers(capsys, weights):

@@ -77,10 +77,10 @@ def test_test_in_a_new_process_reproduces_the_predictions_at_the_end_of_training
 
 def test_infer_prints_every_layer_and_dumps_them_for_compare(saved, workdir, capsys):
     assert cli.main(["infer", "--test-sample", "3", "--save-intermediate", "--dump-dir", "dump"]) == 0
-    err = capsys.readouterr().err
+    out = capsys.readouterr().out  # the result, on stdout
     for name, shape in contract.ACTIVATIONS:
-        assert f"{name}: shape {(1, *shape)}" in err
-    assert "True class: 0" in err
+        assert f"{name}: shape {(1, *shape)}" in out
+    assert "True class: 0" in out
     layers, _, source = dumps.read(workdir / "dump")
     images, _ = mnist.load("test")
     trace = {}
@@ -113,7 +113,7 @@ def test_training_is_seeded_and_reproducible(small_data):
     c, _ = run_fit(small_data, epochs=2, batch_size=32, seed=1)
     assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
     assert not np.array_equal(a.params["fc3.w"], c.params["fc3.w"])
-    assert [r.epoch for r, _ in ra] == [1, 2] and ra[1][0].loss < ra[0][0].loss
+    assert [r.epoch for r, *_ in ra] == [1, 2] and ra[1][0].loss < ra[0][0].loss
     assert all(p.dtype == np.float32 for p in a.params.values())
 
 

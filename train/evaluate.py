@@ -15,12 +15,11 @@ import numpy as np
 
 from .. import blob, golden, mnist, weights
 from ..classifier import Classification
+from ..outputs import check_writable
 from ..report import DEFAULT_BATCH, PREDICTIONS_FILE, LogitsFn, evaluate, positive_int
-from ..runlog import FILE_ONLY, open_log
+from ..runlog import FILE_ONLY, log_path, open_log
 from . import checkpoint
 from .model import LeNet5, preprocess
-
-PRETRAINED = Path(__file__).resolve().parent / "pretrained"  # the shipped checkpoint (package data)
 
 
 def float_logits(params: dict[str, np.ndarray]) -> LogitsFn:
@@ -40,10 +39,15 @@ class FloatClassifier:
     integer = False
 
     def __init__(self, args=None):
+        self.args = args
         self.source = None
         self.logits = None
 
-    def load_weights(self, path) -> None:
+    def load_weights(self, path=None) -> None:
+        """The checkpoint's ``.json``; by default the one the command line names, else the shipped one."""
+        if path is None:
+            directory, name = weights.find_checkpoint(self.args, checkpoint.SHIPPED_DIR)
+            path = checkpoint.paths(directory, name)[0]
         self.logits = float_logits(checkpoint.load(Path(path).parent, Path(path).stem))
         self.source = path
 
@@ -71,8 +75,9 @@ def add_arguments(p) -> None:
     weights.add_arguments(p)
     p.add_argument("--batch-size-test", type=positive_int, default=DEFAULT_BATCH,
                    help=f"images per forward pass (default {DEFAULT_BATCH}); results do not depend on it")
-    p.add_argument("--save-predictions", action="store_true",
-                   help=f"write index, true label, prediction and confidence per image to {PREDICTIONS_FILE}")
+    p.add_argument("--save-predictions", nargs="?", const=str(PREDICTIONS_FILE), default=None, metavar="PATH",
+                   help=f"write index, true label, prediction and confidence per image to PATH "
+                        f"(default {PREDICTIONS_FILE})")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
     p.add_argument("--int", nargs="?", const="", default=None, metavar="BLOB",
                    help="evaluate the golden integer model of this weights blob instead "
@@ -82,31 +87,31 @@ def add_arguments(p) -> None:
 def model_logits(args) -> tuple[LogitsFn, str]:
     """The logits function the command line asks for, and a description of it."""
     if args.int is not None:
-        path = args.int or weights.or_shipped(weights.blob_path(args.weights_dir, args.model_name),
-                                              weights.blob_path(weights.DEFAULT_DIR, weights.DEFAULT_NAME),
-                                              blob.shipped_path(), "weights blob")
+        path = weights.find_blob(args, args.int)
         return int_logits(path), f"integer blob {path}"
-    default = weights.checkpoint_paths(weights.DEFAULT_DIR, weights.DEFAULT_NAME)[0]
-    manifest = weights.or_shipped(weights.checkpoint_paths(args.weights_dir, args.model_name)[0], default,
-                                  PRETRAINED / default.name, "float checkpoint")
-    params = checkpoint.load(manifest.parent, manifest.stem)
-    return float_logits(params), f"float checkpoint {manifest}"
+    directory, name = weights.find_checkpoint(args, checkpoint.SHIPPED_DIR)
+    params = checkpoint.load(directory, name)
+    return float_logits(params), f"float checkpoint {checkpoint.paths(directory, name)[0]}"
 
 
 def run(args) -> int:
-    log, log_path = open_log("test", console=not args.json)
+    if args.save_predictions is not None:
+        check_writable(args.save_predictions, "the predictions file")
+    log = open_log("test", console=not args.json)
     logits_fn, source = model_logits(args)
     images, labels = mnist.load("test", args.data_dir)
     log.info(f"Testing {source} on {len(images)} test images")
     report = evaluate(logits_fn, images, labels, args.batch_size_test, progress=not args.json)
     log.info("\n".join(report.lines()), extra=FILE_ONLY)
-    predictions_path = report.write_predictions() if args.save_predictions else None
     if args.json:
+        predictions_path = report.write_predictions(args.save_predictions) if args.save_predictions else None
         print(json.dumps({"model": source, **report.to_dict(),
                           "predictions_file": str(predictions_path) if predictions_path else None}))
-    else:
-        print("\n".join(report.lines()))
-        if predictions_path:
-            print(f"\nPredictions written to {predictions_path}")
-        print(f"Log: {log_path}")
+        return 0
+    print("\n".join(report.lines()))  # first: a predictions file that fails now costs only itself
+    if args.save_predictions:
+        print(f"\nPredictions written to {report.write_predictions(args.save_predictions)}")
+    path = log_path(log)
+    if path:
+        print(f"Log: {path}")
     return 0

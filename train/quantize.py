@@ -28,9 +28,9 @@ from .. import blob, golden, mnist, weights
 from .. import contract as C
 from ..blob import LayerFracs, QuantizedLeNet
 from ..errors import LenetError
+from ..outputs import check_writable
 from . import checkpoint, model
 
-DEFAULT_OUT = "weights/lenet_int8.bin"
 DEFAULT_PERCENTILE = 99.99
 DEFAULT_CALIBRATION = 1000
 INT8 = (-128, 127)
@@ -132,8 +132,8 @@ def _measure(q: QuantizedLeNet, images: np.ndarray, float_trace: dict, report: d
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     weights.add_arguments(p, "directory of the float checkpoint")
-    p.add_argument("--out", "-o", default=DEFAULT_OUT,
-                   help=f"blob to write, manifest beside it (default {DEFAULT_OUT})")
+    p.add_argument("--out", "-o", default=None,
+                   help="blob to write, manifest beside it (default <weights-dir>/<model-name>_int8.bin)")
     p.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION,
                    help=f"training images used to choose the output scales (default {DEFAULT_CALIBRATION})")
     p.add_argument("--percentile", type=float, default=DEFAULT_PERCENTILE,
@@ -142,14 +142,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    params = checkpoint.load(args.weights_dir, args.model_name)
+    # The blob goes beside the user's checkpoint, never into the package's shipped one.
+    out = check_writable(args.out or weights.blob_path(*weights.chosen(args)), "the blob")
+    check_writable(blob.manifest_path(out), "the blob's manifest")
+    directory, name = weights.find_checkpoint(args, checkpoint.SHIPPED_DIR)
+    params = checkpoint.load(directory, name)
     images, _ = mnist.load("train", args.data_dir)
     if not 1 <= args.calibration_images <= len(images):
         raise LenetError(f"--calibration-images {args.calibration_images}: need 1 ... {len(images)}")
     t0 = time.perf_counter()
     q, report = quantize(params, images[: args.calibration_images], args.percentile)
-    q.info["checkpoint"] = f"{args.weights_dir}/{args.model_name}"
-    path_bin, path_json = blob.save(q, args.out)
+    q.info["checkpoint"] = f"{directory}/{name}"
+    path_bin, path_json = blob.save(q, out)
     print(f"calibrated on {args.calibration_images} training images, percentile {args.percentile} "
           f"({time.perf_counter() - t0:.1f} s)")
     print("layer  w_frac in_frac out_frac shift  saturated  largest |acc|")
