@@ -48,17 +48,16 @@ def reference_conv(x, w, b):
     return np.einsum("cnyxij,ocij->onyx", win, w) + b[:, None, None, None]
 
 
-@pytest.mark.parametrize("full_width", [False, True], ids=["exact-columns", "full-width"])
 @pytest.mark.parametrize("c, n, side, o, k", [(1, 2, 8, 3, 5), (3, 2, 7, 4, 3), (2, 3, 6, 2, 1)])
-def test_conv_matches_direct_cross_correlation_and_its_gradients(rng, c, n, side, o, k, full_width):
+def test_conv_matches_direct_cross_correlation_and_its_gradients(rng, c, n, side, o, k):
     x = rng.standard_normal((c, n, side, side))
     w = rng.standard_normal((o, c, k, k))
     b = rng.standard_normal(o)
-    out, cache = layers.conv_forward(x, w, b, full_width)
+    out, cache = layers.conv_forward(x, w, b)
     assert np.allclose(out, reference_conv(x, w, b), atol=1e-12)
     r = rng.standard_normal(out.shape)
     dx, dw, db = layers.conv_backward(r, cache)
-    loss = lambda: float((layers.conv_forward(x, w, b, full_width)[0] * r).sum())
+    loss = lambda: float((layers.conv_forward(x, w, b)[0] * r).sum())
     assert_close(dx, numeric_grad(loss, x))
     assert_close(dw, numeric_grad(loss, w))
     assert_close(db, numeric_grad(loss, b))
@@ -66,15 +65,14 @@ def test_conv_matches_direct_cross_correlation_and_its_gradients(rng, c, n, side
     assert none is None and np.array_equal(dw_only, dw)
 
 
-@pytest.mark.parametrize("full_width", [False, True], ids=["exact-columns", "full-width"])
 @pytest.mark.parametrize("c, o, side", [(1, 6, 32), (6, 16, 14)])
-def test_conv_at_lenet_sizes_equals_the_plain_formulas(rng, c, o, side, full_width):
-    """A training batch of 64, in both column layouts: the same sums as written out with einsum."""
+def test_conv_at_lenet_sizes_equals_the_plain_formulas(rng, c, o, side):
+    """A training batch of 64: the same sums as written out with einsum."""
     n = 64
     x = rng.standard_normal((c, n, side, side))
     w = rng.standard_normal((o, c, 5, 5))
     b = rng.standard_normal(o)
-    out, cache = layers.conv_forward(x, w, b, full_width)
+    out, cache = layers.conv_forward(x, w, b)
     assert np.allclose(out, reference_conv(x, w, b), atol=1e-10)
     r = rng.standard_normal(out.shape)
     dx, dw, _ = layers.conv_backward(r, cache)

@@ -145,7 +145,7 @@ def _forward(p: dict[str, np.ndarray], x: np.ndarray, trace: dict | None = None)
     cache = {}
     # Channel-major from here on; for one input channel this is a view.
     h = x.transpose(1, 0, 2, 3)
-    z1, cache["conv1"] = layers.conv_forward(h, p["conv1.w"], p["conv1.b"], full_width=True)
+    z1, cache["conv1"] = layers.conv_forward(h, p["conv1.w"], p["conv1.b"])
     pool1, cache["pool1"] = layers.maxpool_relu_forward(z1)
     z2, cache["conv2"] = layers.conv_forward(pool1, p["conv2.w"], p["conv2.b"])
     pool2, cache["pool2"] = layers.maxpool_relu_forward(z2)
