@@ -162,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(args.rounds):
         for t in threads:
             for side in ("torch", "numpy") if r % 2 == 0 else ("numpy", "torch"):
-                result["runs"][side][str(t)] += _spawn(side, t, args)
+                runs = _spawn(side, t, args)
+                result["runs"][side][str(t)] += runs
+                print(f"round {r + 1}, {t} thread(s), {side}: " + ", ".join(
+                    f"{x['images_per_second']:,.0f} (load {x['load_average']:.2f})" for x in runs), file=sys.stderr)
     summary = {}
     for t in map(str, threads):
         s = {}

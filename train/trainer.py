@@ -98,10 +98,12 @@ def fit(net: LeNet5, images: np.ndarray, labels: np.ndarray, test_images: np.nda
                 if i % 50 == 0 or i == steps_per_epoch - 1:
                     bar.set_postfix(loss=f"{loss_sum / seen:.4f}", refresh=False)
             bar.close()
-            seconds = time.perf_counter() - start
-            if not np.isfinite(loss_sum):
-                raise LenetError(f"training diverged in epoch {epoch} (loss {loss_sum / seen}); lower --lr")
-            report = evaluate(logits_fn, test_images, test_labels, batch_size_test)
+        seconds = time.perf_counter() - start
+        if not np.isfinite(loss_sum):
+            raise LenetError(f"training diverged in epoch {epoch} (loss {loss_sum / seen}); lower --lr")
+        # Outside the one-thread BLAS, as `lenet test` evaluates: BLAS sums differently on one thread than
+        # on several, and the predictions saved here must be the ones a later `lenet test` reproduces.
+        report = evaluate(logits_fn, test_images, test_labels, batch_size_test)
         result = EpochResult(epoch, loss_sum / seen, correct / seen, report.accuracy, lr, seconds, seen / seconds)
         if log:
             log.info(f"Epoch {epoch}/{cfg.epochs} - loss: {result.loss:.4f} - train accuracy: "
