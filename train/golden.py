@@ -57,8 +57,9 @@ from .blob import QuantizedLeNet
 _MAX_TERMS = max(int(np.prod(layer.weight_shape[1:])) for layer in C.LAYERS)
 assert _MAX_TERMS * 128 * 255 < 2**24, "float32 dot products would no longer be exact"
 
-# Images per pass of either path. The fast path's largest temporary, conv1's windows (CHUNK*56*90 float32,
-# 1.3 MB), stays close to the caches at this size.
+# Images per pass of either path. A prototype of the fast path slowed down from 96 images on, as glibc
+# returned its larger temporaries to the kernel after every pass (see heap.py); here, on a loaded machine,
+# 32 to 256 images per pass measured within the noise of each other.
 CHUNK = 64
 
 
