@@ -1,10 +1,10 @@
 """How many threads the BLAS under NumPy may use, set around a computation.
 
 NumPy's OpenBLAS starts one thread per core for every product large enough.
-The products of this project are small (conv2 of 64 images is 37 million
-multiply-adds, fc3 of a training batch 54 thousand), and measured here two
-BLAS threads computed them no faster than one while using twice the CPU;
-on a shared machine they were slower. So the golden model runs its products
+The products of this project are small (conv2's forward product for a
+batch of 64 images is 15 million multiply-adds, fc3's 54 thousand), and
+measured here two BLAS threads computed them no faster than one while using
+twice the CPU; on a shared machine they were slower. So the golden model runs its products
 on one thread, and training runs its own threads over halves of each batch
 instead (train/model.py), each with a one-thread BLAS.
 

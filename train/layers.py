@@ -11,9 +11,8 @@ gradient checks in float64.
 Convolution columns hold exactly the valid output positions. An earlier
 version computed every row at the full input width (32 or 14 positions for
 28 or 10 outputs) for longer contiguous runs in im2col and col2im; with
-one BLAS thread that measured slower for conv1 (forward and backward
-80 vs 61 us per image) and no faster for conv2, whose products it made
-40% larger.
+one BLAS thread that measured 1.3x slower for conv1 (forward and backward)
+and no faster for conv2, whose products it made 40% larger.
 
 Every product is one BLAS call (with one BLAS thread, splitting them over
 groups of images, as that version did for two threads, measured up to
