@@ -88,13 +88,14 @@ def _time_numpy(threads: int, steps: int, repeats: int) -> list[dict]:
     from lenet_pynq.train.model import LeNet5
     from lenet_pynq.train.optim import SGD
 
-    from lenet_pynq import blas
+    from lenet_pynq.threads import limit_blas
+
 
     x, y = _data()
     keep_freed_memory()  # as `lenet train` does
     net = LeNet5(seed=0)
     opt = SGD(net.params, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
-    with blas.limit(1):
+    with limit_blas(1):
         train_steps(net, opt, x, y, BATCH, 20, threads, LR)  # warm-up
         return [_record(*train_steps(net, opt, x, y, BATCH, steps, threads, LR)) for _ in range(repeats)]
 

@@ -18,15 +18,16 @@ import time
 import numpy as np
 
 from ..errors import LenetError
+from ..threads import default_threads
 from . import blob, golden, mnist
 
 
 def bench(q: blob.QuantizedLeNet, images: np.ndarray, repeats: int) -> tuple[list[float], list[float]]:
     """Images per wall second and per CPU second of each of ``repeats`` runs of ``golden.run`` on ``images``.
 
-    One warm-up run first. The model computes on one thread, so its CPU time
-    is what it would take on a free core; contention for caches and memory
-    still slows it.
+    One warm-up run first. The CPU time counts every thread the model runs
+    (``lenet_pynq.threads``), so images per CPU-second are about what one free
+    core would do; contention for caches and memory still slows it.
     """
     golden.run(q, images)
     wall, cpu = [], []
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     rates, cpu = bench(q, images[: args.batch_size], args.repeats)
     print(f"golden model: best {max(rates):,.0f} images/s, median {statistics.median(rates):,.0f} "
-          f"(batch {args.batch_size}, {args.repeats} repeats, passes of {golden.CHUNK}); per CPU-second: best "
+          f"(batch {args.batch_size}, {args.repeats} repeats, passes of {golden.CHUNK} in {default_threads()} "
+          f"threads); per CPU-second: best "
           f"{max(cpu):,.0f}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     return 0
 

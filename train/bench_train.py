@@ -23,8 +23,8 @@ import time
 
 import numpy as np
 
-from .. import blas
 from ..errors import LenetError
+from ..threads import blas_limit_available, limit_blas
 from . import mnist
 from .heap import keep_freed_memory
 from .model import LeNet5, preprocess
@@ -37,7 +37,7 @@ def train_steps(net: LeNet5, opt: SGD, x: np.ndarray, y: np.ndarray, batch_size:
                 lr: float = 0.01) -> tuple[float, float]:
     """Run ``steps`` training steps over ``x``/``y`` (cycling): images per wall second and per CPU second.
 
-    Call it inside ``blas.limit(1)``, as `lenet train` runs.
+    Call it inside ``limit_blas(1)``, as `lenet train` runs.
     """
     n = len(x)
     start, cpu = time.perf_counter(), time.process_time()
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     net = LeNet5(seed=0)
     opt = SGD(net.params, weight_decay=5e-4)
     runs: dict[int, list[dict]] = {t: [] for t in threads}
-    with blas.limit(1):
+    with limit_blas(1):
         for t in threads:  # warm-up: caches, heap, worker threads
             train_steps(net, opt, x, y, args.batch_size, 20, t)
         for _ in range(args.repeats):
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs[t].append({"images_per_second": wall, "images_per_cpu_second": cpu,
                                 "load_average": os.getloadavg()[0]})
     result = {"batch_size": args.batch_size, "steps": args.steps, "cores": os.cpu_count(),
-              "blas_pinned": blas.available(), "numpy": np.__version__,
+              "blas_pinned": blas_limit_available(), "numpy": np.__version__,
               "threads": {str(t): summary(r) for t, r in runs.items()}}
     if args.json:
         print(json.dumps(result))

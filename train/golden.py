@@ -25,7 +25,9 @@ Two paths compute the same integers. The reference path (:func:`_forward`)
 follows section 1 literally, layer after layer in the contract's layouts; it
 serves the calls that ask for ``trace`` or ``acc_peak``. The fast path
 (:func:`_fast_forward`) serves every other call and is held to the reference
-path by tests/test_golden.py. It differs in layout and order only:
+path by tests/test_golden.py. Its passes of CHUNK images run in two threads
+where there are two cores (``lenet_pynq.threads``), each on a one-thread
+BLAS. It differs from the reference path in layout and order only:
 
 - feature maps are channel-last, so that the K rows of a convolution window
   are K contiguous runs, and each convolution is one float32 product of
@@ -49,9 +51,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from .. import blas
 from .. import contract as C
 from ..errors import LenetError
+from ..threads import default_threads, limit_blas, run_parts
 from .blob import QuantizedLeNet
 
 _MAX_TERMS = max(int(np.prod(layer.weight_shape[1:])) for layer in C.LAYERS)
@@ -248,8 +250,9 @@ def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
     x = as_images(images)
     if trace is None and acc_peak is None:
         f = _FastWeights(q)
-        with blas.limit(1):  # one pass is too small to share between BLAS threads (lenet_pynq/blas.py)
-            logits = [_fast_forward(f, x[i:i + CHUNK]) for i in range(0, len(x), CHUNK)]
+        chunks = [x[i:i + CHUNK] for i in range(0, len(x), CHUNK)]
+        with limit_blas(1):  # a pass is too small to share between BLAS threads; passes run in parallel instead
+            logits = run_parts(lambda chunk: _fast_forward(f, chunk), chunks, default_threads())
         return np.concatenate(logits) if logits else np.zeros((0, C.NUM_CLASSES), np.int32)
     parts = {} if trace is not None else None
     logits = [_forward(q, x[i:i + CHUNK], parts, acc_peak) for i in range(0, len(x), CHUNK)]

@@ -11,12 +11,10 @@ anything, so loaded weights cannot be overwritten behind the caller's back.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
-
 import numpy as np
 
 from .. import contract
+from ..threads import run_parts
 from . import layers
 from .layers import cross_entropy
 
@@ -105,18 +103,13 @@ class LeNet5:
         and in its array loops), and the parts' gradients are summed, each
         weighted by its share of the batch: the same gradient as one thread
         up to float rounding. Run it with a one-thread BLAS
-        (``lenet_pynq.blas.limit(1)``), so that the threads get the cores.
+        (``lenet_pynq.threads.limit_blas(1)``), so that the threads get the cores.
         Leaves no state for ``backward``.
         """
         n = len(x)
         bounds = np.linspace(0, n, min(threads, n) + 1).astype(int)
         parts = [(x[a:b], labels[a:b], (b - a) / n) for a, b in zip(bounds[:-1], bounds[1:])]
-        if len(parts) == 1:
-            results = [_part_gradients(self.params, *parts[0])]
-        else:
-            pool = _thread_pool(len(parts) - 1)
-            others = [pool.submit(_part_gradients, self.params, *part) for part in parts[1:]]
-            results = [_part_gradients(self.params, *parts[0])] + [f.result() for f in others]
+        results = run_parts(lambda part: _part_gradients(self.params, *part), parts, threads)
         loss = sum(r[0] for r in results)
         logits = np.concatenate([r[1] for r in results])
         grads = results[0][2]
@@ -132,12 +125,6 @@ def _part_gradients(params: dict[str, np.ndarray], x: np.ndarray, labels: np.nda
     loss, dlogits = cross_entropy(logits, labels)
     dlogits *= dlogits.dtype.type(share)
     return share * loss, logits, _backward(params, cache, dlogits)
-
-
-@cache
-def _thread_pool(workers: int) -> ThreadPoolExecutor:
-    """Worker threads for loss_and_gradients, started once and kept (the caller's thread computes a part too)."""
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lenet-part")
 
 
 def _forward(p: dict[str, np.ndarray], x: np.ndarray, trace: dict | None = None):

@@ -15,15 +15,14 @@ changes the last bits of the weights.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from tqdm import tqdm
 
-from .. import blas
 from ..errors import LenetError
+from ..threads import default_threads, limit_blas
 from . import checkpoint, mnist
 from .evaluate import DEFAULT_BATCH, PREDICTIONS_FILE, Report, evaluate, positive_int
 from .heap import keep_freed_memory
@@ -33,11 +32,6 @@ from .runlog import FILE_ONLY, open_log
 
 DEFAULT_LR = {"sgd": 0.05, "adam": 0.001}
 SCHEDULES = ("cosine", "constant")
-
-
-def default_threads() -> int:
-    """Threads per training step: 2 where there are 2 cores or more (measured faster), else 1."""
-    return min(2, os.cpu_count() or 1)
 
 
 @dataclass
@@ -84,7 +78,7 @@ def fit(net: LeNet5, images: np.ndarray, labels: np.ndarray, test_images: np.nda
         start = time.perf_counter()
         bar = tqdm(range(steps_per_epoch), desc=f"Epoch {epoch}/{cfg.epochs}", unit="batch",
                    disable=not progress, mininterval=0.5)
-        with blas.limit(1):  # the step's own threads use the cores (lenet_pynq/blas.py)
+        with limit_blas(1):  # the step's own threads use the cores (lenet_pynq/threads.py)
             for i in bar:
                 idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
                 y = y_all[idx]
