@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -53,9 +54,12 @@ def blas_limit_available() -> bool:
     return c is not None and bool(c.select(user_api="blas").lib_controllers)
 
 
+_WORKER_NAME = "lenet-part"
+
+
 @cache
 def _workers(count: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=count, thread_name_prefix="lenet-part")  # started once, kept
+    return ThreadPoolExecutor(max_workers=count, thread_name_prefix=_WORKER_NAME)  # started once, kept
 
 
 def run_parts(fn: Callable, parts: Sequence, threads: int) -> list:
@@ -63,8 +67,11 @@ def run_parts(fn: Callable, parts: Sequence, threads: int) -> list:
 
     Part i goes to the caller's thread when i % threads == 0, else to one of
     threads - 1 worker threads; the results come back in the parts' order.
+    Called from inside a part, it computes in that thread alone: a worker
+    waiting for parts queued behind itself would wait for ever.
     """
-    if threads <= 1 or len(parts) <= 1:
+    nested = threading.current_thread().name.startswith(_WORKER_NAME)
+    if threads <= 1 or len(parts) <= 1 or nested:
         return [fn(p) for p in parts]
     pool = _workers(threads - 1)
     others = {i: pool.submit(fn, p) for i, p in enumerate(parts) if i % threads}

@@ -35,6 +35,11 @@ def test_a_part_that_raises_raises_in_the_caller():
         threads.run_parts(fail_on_three, list(range(5)), 2)
 
 
+def test_run_parts_inside_a_part_computes_in_that_thread_instead_of_waiting_for_itself():
+    inner = lambda i: threads.run_parts(lambda j: (i, j), [0, 1, 2], 2)
+    assert threads.run_parts(inner, [0, 1], 2) == [[(i, j) for j in range(3)] for i in range(2)]
+
+
 def test_limit_blas_pins_the_blas_and_restores_it():
     assert threads.blas_limit_available()
     before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
