@@ -254,3 +254,14 @@ def test_fast_path_equals_the_reference_path_on_all_test_images_with_the_shipped
     q = blob.load(blob.shipped_path())
     assert len(images) == 10_000
     np.testing.assert_array_equal(golden.run(q, images), _reference_path(q, images))
+
+
+def test_a_blob_changed_in_place_is_not_served_from_the_fast_paths_reused_weights():
+    q = blob.random_model(6)
+    images = _edge_images()[:8]
+    before = golden.run(q, images)
+    q.tensors["fc3.b"][3] += 1000  # in place: the same arrays, new contents
+    q.tensors["conv1.w"][0, 0, 2, 2] ^= 0x55
+    after = golden.run(q, images)
+    np.testing.assert_array_equal(after, _reference_path(q, images))
+    assert not np.array_equal(after, before)
