@@ -93,7 +93,7 @@ train: $(LIGHT)
 	$(LENET) train --epochs $(EPOCHS) --weights-dir $(WEIGHTS_DIR) --model-name $(MODEL)
 
 bench-train: $(LIGHT)
-	$(PY) -m lenet_pynq.train.bench_train --batch-size 64
+	$(LENET) bench-train --batch-size 64
 
 # int8 blob + manifest from the float checkpoint (calibrated on 1,000 training images)
 quantize: $(LIGHT)
@@ -105,7 +105,7 @@ export: $(LIGHT)
 	$(LENET) export --blob $(BLOB) --out $(VECTORS) --count $(VECTOR_COUNT)
 
 bench-golden: $(LIGHT)
-	$(PY) -m lenet_pynq.bench_golden --blob $(BLOB) --batch-size 1000
+	$(LENET) bench-golden --blob $(BLOB) --batch-size 1000
 
 # --- the HLS C++ IP ----------------------------------------------------------------
 # csim: the C++ testbench (g++ -O2) on $(VECTORS): every exported job word for

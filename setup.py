@@ -72,7 +72,7 @@ setup(
         "lenet_pynq.rtl": ["*.v", "*.vh", "tb/*.py", "tb/*.cpp"],
         "lenet_pynq.hls_src": ["*.cpp", "*.h", "*.tcl", "*.sh", "csim_shim/*.h"],
     },
-    install_requires=["numpy>=1.21", "tqdm>=4.60"],
+    install_requires=["numpy>=1.21", "tqdm>=4.60", "threadpoolctl>=3.1"],
     extras_require={
         # Everything the test suite needs on a PC. pynq 3.1.2 pins numpy<2 and
         # needs pycparser<3 for pynq.lib (the DMA driver) to import.

@@ -25,6 +25,8 @@ COMMANDS = {
     "compare": ("lenet_pynq.compare", "name the first layer and element where two dumps differ"),
     "bench": ("lenet_pynq.host.bench", "accuracy and throughput of a backend (board, model, RTL, C-sim, NumPy)"),
     "selftest": ("lenet_pynq.host.selftest", "bring-up checks of the board (or the model device / RTL): PASS/FAIL"),
+    "bench-train": ("lenet_pynq.train.bench_train", "training images/s of the float model at 1 and 2 threads"),
+    "bench-golden": ("lenet_pynq.bench_golden", "images/s of the golden integer model"),
     "csim": ("lenet_pynq.sim.csim", "the HLS C++ IP under g++: testbench, all test images, per-layer dump"),
     "rtl": ("lenet_pynq.sim.rtl_tools", "the Verilog IP: sources, cycle bench, Yosys estimate, dump, all test images"),
     "notebook": ("lenet_pynq.sim.notebook", "execute a notebook headless in this Python (the device model's board)"),

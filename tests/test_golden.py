@@ -152,3 +152,117 @@ def test_images_are_checked_once_for_the_golden_model_the_csim_and_the_driver(ba
     with pytest.raises(LenetError, match=f"C-sim: .*{message}"):
         csim._images(bad)
     assert as_images(np.zeros(784, np.uint8)).shape == (1, 28, 28)  # one image is a batch of one
+
+
+# --- the fast path (calls without trace or acc_peak) against the reference path ------------
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def _reference_path(q: blob.QuantizedLeNet, images: np.ndarray) -> np.ndarray:
+    return golden.run(q, images, acc_peak={})  # asking for acc_peak takes the reference path
+
+
+def _edge_images() -> np.ndarray:
+    """All-0, all-255, uniform noise and MNIST-like images: CHUNK + 5, so a full and a partial pass."""
+    rng = np.random.default_rng(7)
+    images = _images(golden.CHUNK + 5, 3)
+    images[0], images[1] = 0, 255
+    images[2:12] = rng.integers(0, 256, (10, 28, 28), dtype=np.uint8)
+    return images
+
+
+def _sum_bounds(q: blob.QuantizedLeNet, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per output: the lowest and highest accumulator any uint8 input can give, bias and rounding included."""
+    w = q.tensors[f"{name}.w"].reshape(len(q.tensors[f"{name}.b"]), -1).astype(np.int64)
+    s = q.shifts[name]
+    br = q.tensors[f"{name}.b"].astype(np.int64) + ((1 << (s - 1)) if s else 0)
+    return br + 255 * np.minimum(w, 0).sum(axis=1), br + 255 * np.maximum(w, 0).sum(axis=1)
+
+
+def _set_bias(q: blob.QuantizedLeNet, name: str, channel: int, value: int) -> None:
+    b = q.tensors[f"{name}.b"].astype(np.int64)
+    b[channel] = value
+    q.tensors[f"{name}.b"] = b.astype(np.int32)
+
+
+def _edge_blob(seed: int, shift: int | None, pool_first: dict[str, bool]) -> blob.QuantizedLeNet:
+    """A random blob with int32-extreme biases, steered into either branch of the pool-first check per conv layer.
+
+    Pool-first: channel 0's highest and channel 1's lowest possible sum sit
+    exactly on the int32 limits (the check's boundary), or channel 1's bias
+    is INT32_MIN where a rounding constant of 2**30 keeps its sums above the
+    limit. Requantize-first:
+    channels 0 and 1 have biases 1000 from the limits, so their sums do wrap.
+    fc1..fc3 get biases of INT32_MAX and INT32_MIN on two outputs each.
+    """
+    q = blob.random_model(seed)
+    if shift is not None:
+        q.shifts = dict.fromkeys(q.shifts, shift)
+    for name, first in pool_first.items():
+        if first:
+            low, high = _sum_bounds(q, name)
+            b = q.tensors[f"{name}.b"].astype(np.int64)
+            _set_bias(q, name, 0, int(b[0] + INT32_MAX - high[0]))
+            _set_bias(q, name, 1, max(INT32_MIN, int(b[1] + INT32_MIN - low[1])))
+        else:
+            _set_bias(q, name, 0, INT32_MAX - 1000)
+            _set_bias(q, name, 1, INT32_MIN + 1000)
+    for name in ("fc1", "fc2", "fc3"):
+        _set_bias(q, name, 0, INT32_MAX)
+        _set_bias(q, name, 1, INT32_MIN)
+    return q
+
+
+@pytest.mark.parametrize("shift", [None, 0, 31], ids=["blob-shifts", "shift-0", "shift-31"])
+@pytest.mark.parametrize("conv2_first", [True, False], ids=["conv2-pool-first", "conv2-requant-first"])
+@pytest.mark.parametrize("conv1_first", [True, False], ids=["conv1-pool-first", "conv1-requant-first"])
+def test_fast_path_equals_the_reference_path_on_random_blobs(conv1_first, conv2_first, shift):
+    branches = {"conv1": conv1_first, "conv2": conv2_first}
+    q = _edge_blob(10 + 2 * conv1_first + conv2_first, shift, branches)
+    assert golden._FastWeights(q).pool_first == branches
+    images = _edge_images()
+    np.testing.assert_array_equal(golden.run(q, images), _reference_path(q, images))
+
+
+def test_pool_first_holds_exactly_up_to_the_int32_limits():
+    for name in ("conv1", "conv2"):
+        q = blob.random_model(4)
+        w, s = q.tensors[f"{name}.w"], q.shifts[name]
+        low, high = _sum_bounds(q, name)
+        b = q.tensors[f"{name}.b"].astype(np.int64)
+        for channel, target, limit, step in ((0, high, INT32_MAX, 1), (1, low, INT32_MIN, -1)):
+            at_limit = int(b[channel] + limit - target[channel])
+            for bias, safe in ((at_limit, True), (at_limit + step, False)):
+                q2 = blob.random_model(4)
+                _set_bias(q2, name, channel, bias)
+                assert golden._pool_first(w, q2.tensors[f"{name}.b"], s) is safe, (name, channel, bias)
+
+
+def test_pooling_before_a_wrapping_requantization_would_be_wrong(monkeypatch):
+    """The requantize-first branch is needed: with wrapping sums, forcing pool-first changes the logits."""
+    q = _edge_blob(11, None, {"conv1": False, "conv2": False})
+    images = _edge_images()
+    reference = _reference_path(q, images)
+    monkeypatch.setattr(golden, "_pool_first", lambda w, b, shift: True)
+    assert not np.array_equal(golden.run(q, images), reference)
+
+
+def test_fast_path_equals_the_reference_path_on_all_test_images_with_the_shipped_blob():
+    from lenet_pynq import mnist
+
+    images, _ = mnist.load("test")
+    q = blob.load(blob.shipped_path())
+    assert len(images) == 10_000
+    np.testing.assert_array_equal(golden.run(q, images), _reference_path(q, images))
+
+
+def test_a_blob_changed_in_place_is_not_served_from_the_fast_paths_reused_weights():
+    q = blob.random_model(6)
+    images = _edge_images()[:8]
+    before = golden.run(q, images)
+    q.tensors["fc3.b"][3] += 1000  # in place: the same arrays, new contents
+    q.tensors["conv1.w"][0, 0, 2, 2] ^= 0x55
+    after = golden.run(q, images)
+    np.testing.assert_array_equal(after, _reference_path(q, images))
+    assert not np.array_equal(after, before)

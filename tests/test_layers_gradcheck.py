@@ -66,13 +66,12 @@ def test_conv_matches_direct_cross_correlation_and_its_gradients(rng, c, n, side
 
 
 @pytest.mark.parametrize("c, o, side", [(1, 6, 32), (6, 16, 14)])
-def test_conv_at_lenet_sizes_where_products_are_split_over_image_groups(rng, c, o, side):
-    """At batch 64 both conv layers take the grouped-product path; it must equal the plain formulas."""
+def test_conv_at_lenet_sizes_equals_the_plain_formulas(rng, c, o, side):
+    """A training batch of 64: the same sums as written out with einsum."""
     n = 64
     x = rng.standard_normal((c, n, side, side))
     w = rng.standard_normal((o, c, 5, 5))
     b = rng.standard_normal(o)
-    assert layers._image_groups(n, o * c * 25 * (side - 4) * side) > 1
     out, cache = layers.conv_forward(x, w, b)
     assert np.allclose(out, reference_conv(x, w, b), atol=1e-10)
     r = rng.standard_normal(out.shape)
@@ -86,22 +85,25 @@ def test_conv_at_lenet_sizes_where_products_are_split_over_image_groups(rng, c, 
     assert np.allclose(dx, expected, atol=1e-10)
 
 
-def test_maxpool_gradient(rng):
+def test_maxpool_relu_gradient(rng):
     x = rng.standard_normal((2, 3, 6, 8))
-    out, cache = layers.maxpool_forward(x)
-    assert np.array_equal(out, x.reshape(2, 3, 3, 2, 4, 2).max(axis=(3, 5)))
+    out, cache = layers.maxpool_relu_forward(x)
+    assert np.array_equal(out, np.maximum(x.reshape(2, 3, 3, 2, 4, 2).max(axis=(3, 5)), 0))
+    assert 0 < (out > 0).mean() < 1, "some windows must be cut by the ReLU, some not"
     r = rng.standard_normal(out.shape)
-    dx = layers.maxpool_backward(r, cache)
-    assert_close(dx, numeric_grad(lambda: float((layers.maxpool_forward(x)[0] * r).sum()), x))
+    dx = layers.maxpool_relu_backward(r, cache)
+    assert_close(dx, numeric_grad(lambda: float((layers.maxpool_relu_forward(x)[0] * r).sum()), x))
 
 
-def test_maxpool_routes_a_tied_window_to_its_first_element():
-    """Zero borders make exact ties common; the gradient must reach one element, not all."""
-    x = np.zeros((1, 1, 2, 4))
-    x[0, 0, :, 2:] = [[1.0, 1.0], [1.0, 0.5]]
-    _, cache = layers.maxpool_forward(x)
-    dx = layers.maxpool_backward(np.array([[[[3.0, 5.0]]]]), cache)
-    assert dx.tolist() == [[[[3.0, 0, 5.0, 0], [0, 0, 0, 0]]]]
+def test_maxpool_routes_a_tied_window_to_its_first_element_and_a_cut_window_nowhere():
+    """Zero borders make exact ties common; the gradient must reach one element, not all, and none
+    of a window whose maximum the ReLU cut (the all-zero window: a tie at 0, cut as well)."""
+    x = np.zeros((1, 1, 2, 6))
+    x[0, 0, :, 2:4] = [[1.0, 1.0], [1.0, 0.5]]
+    x[0, 0, :, 4:] = [[-1.0, -2.0], [-0.5, -3.0]]
+    _, cache = layers.maxpool_relu_forward(x)
+    dx = layers.maxpool_relu_backward(np.array([[[[3.0, 5.0, 7.0]]]]), cache)
+    assert dx.tolist() == [[[[0, 0, 5.0, 0, 0, 0], [0, 0, 0, 0, 0, 0]]]]
 
 
 def test_relu_and_linear_gradients(rng):
@@ -202,3 +204,25 @@ def test_trace_has_every_activation_and_fc1_reads_pool2_in_c_order(rng):
     assert np.allclose(trace["fc1"], fc1, rtol=1e-5, atol=1e-6)
     conv1 = np.maximum(reference_conv(x.transpose(1, 0, 2, 3), p["conv1.w"], p["conv1.b"]), 0)
     assert np.allclose(trace["conv1"], conv1.transpose(1, 0, 2, 3), atol=1e-5)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_a_batch_cut_over_threads_gives_the_one_thread_gradients(threads):
+    """Parts of a batch computed in parallel threads, weighted by their share: the same step up to rounding."""
+    net = model.LeNet5(seed=3)
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (64, 28, 28)).astype(np.uint8)
+    images[:, :6] = 0
+    x, labels = model.preprocess(images), rng.integers(0, 10, 64)
+    loss1, logits1, grads1 = net.loss_and_gradients(x, labels, threads=1)
+    loss_n, logits_n, grads_n = net.loss_and_gradients(x, labels, threads=threads)
+    assert loss_n == pytest.approx(loss1, rel=1e-6)
+    np.testing.assert_allclose(logits_n, logits1, rtol=1e-5, atol=1e-6)
+    for name in model.PARAM_NAMES:
+        scale = np.abs(grads1[name]).max()
+        assert scale > 0, name
+        np.testing.assert_allclose(grads_n[name], grads1[name], rtol=0, atol=1e-5 * scale, err_msg=name)
+    # and the one-thread step is forward + cross-entropy + backward, exactly
+    loss, dlogits = layers.cross_entropy(net.forward(x), labels)
+    grads = net.backward(dlogits)
+    assert loss == loss1 and all(np.array_equal(grads[k], grads1[k]) for k in grads1)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import contract
+from ..threads import run_parts
 from . import layers
+from .layers import cross_entropy
 
 DTYPE = np.float32
 PARAM_NAMES = tuple(s.name for s in contract.SECTIONS)
@@ -84,56 +86,89 @@ class LeNet5:
         contract.ACTIVATIONS, batch-major (N, ...), conv layers after ReLU.
         The state needed by ``backward`` is kept for the last call.
         """
-        p = self.params
-        cache = {}
-        # Channel-major from here on; for one input channel this is a view.
-        h = x.transpose(1, 0, 2, 3)
-        # ReLU commutes with max-pool, so it runs on the 4x smaller pooled maps.
-        z1, cache["conv1"] = layers.conv_forward(h, p["conv1.w"], p["conv1.b"])
-        h, cache["pool1"] = layers.maxpool_forward(z1)
-        pool1, cache["relu1"] = layers.relu_forward(h)
-        z2, cache["conv2"] = layers.conv_forward(pool1, p["conv2.w"], p["conv2.b"])
-        h, cache["pool2"] = layers.maxpool_forward(z2)
-        pool2, cache["relu2"] = layers.relu_forward(h)
-        n = x.shape[0]
-        flat = pool2.transpose(1, 0, 2, 3).reshape(n, _POOL2_FEATURES)  # i = c*25 + y*5 + x
-        h, cache["fc1"] = layers.linear_forward(flat, p["fc1.w"], p["fc1.b"])
-        fc1, cache["relu3"] = layers.relu_forward(h)
-        h, cache["fc2"] = layers.linear_forward(fc1, p["fc2.w"], p["fc2.b"])
-        fc2, cache["relu4"] = layers.relu_forward(h)
-        logits, cache["fc3"] = layers.linear_forward(fc2, p["fc3.w"], p["fc3.b"])
-        self._cache = cache
-        if trace is not None:
-            trace.update({
-                "input": np.ascontiguousarray(x),
-                "conv1": _batch_major(np.maximum(z1, 0)),
-                "pool1": _batch_major(pool1),
-                "conv2": _batch_major(np.maximum(z2, 0)),
-                "pool2": _batch_major(pool2),
-                "fc1": fc1, "fc2": fc2, "fc3": logits,
-            })
+        logits, self._cache = _forward(self.params, x, trace)
         return logits
 
     def backward(self, dlogits: np.ndarray) -> dict[str, np.ndarray]:
         """Gradients of every parameter, given d(loss)/d(logits) of the last forward."""
         if self._cache is None:
             raise RuntimeError("backward() needs a forward() first")
-        c = self._cache
-        g = {}
-        d, g["fc3.w"], g["fc3.b"] = layers.linear_backward(dlogits, c["fc3"])
-        d = layers.relu_backward(d, c["relu4"])
-        d, g["fc2.w"], g["fc2.b"] = layers.linear_backward(d, c["fc2"])
-        d = layers.relu_backward(d, c["relu3"])
-        d, g["fc1.w"], g["fc1.b"] = layers.linear_backward(d, c["fc1"])
-        n = dlogits.shape[0]
-        d = d.reshape((n,) + contract.ACTIVATIONS[4][1]).transpose(1, 0, 2, 3)
-        d = layers.relu_backward(d, c["relu2"])
-        d = layers.maxpool_backward(d, c["pool2"])
-        d, g["conv2.w"], g["conv2.b"] = layers.conv_backward(d, c["conv2"])
-        d = layers.relu_backward(d, c["relu1"])
-        d = layers.maxpool_backward(d, c["pool1"])
-        _, g["conv1.w"], g["conv1.b"] = layers.conv_backward(d, c["conv1"], need_dx=False)
-        return g
+        return _backward(self.params, self._cache, dlogits)
+
+    def loss_and_gradients(self, x: np.ndarray, labels: np.ndarray, threads: int = 1):
+        """(mean cross-entropy, logits (N, 10), gradient of every parameter) of one batch.
+
+        With ``threads`` > 1 the batch is cut into that many parts, computed
+        at the same time in as many threads (NumPy releases the GIL in BLAS
+        and in its array loops), and the parts' gradients are summed, each
+        weighted by its share of the batch: the same gradient as one thread
+        up to float rounding. Run it with a one-thread BLAS
+        (``lenet_pynq.threads.limit_blas(1)``), so that the threads get the cores.
+        Leaves no state for ``backward``.
+        """
+        n = len(x)
+        bounds = np.linspace(0, n, min(threads, n) + 1).astype(int)
+        parts = [(x[a:b], labels[a:b], (b - a) / n) for a, b in zip(bounds[:-1], bounds[1:])]
+        results = run_parts(lambda part: _part_gradients(self.params, *part), parts, threads)
+        loss = sum(r[0] for r in results)
+        logits = np.concatenate([r[1] for r in results])
+        grads = results[0][2]
+        for r in results[1:]:
+            for k, g in r[2].items():
+                grads[k] += g
+        return loss, logits, grads
+
+
+def _part_gradients(params: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray, share: float):
+    """(share * mean loss, logits, share * gradients) of one part of a batch."""
+    logits, cache = _forward(params, x)
+    loss, dlogits = cross_entropy(logits, labels)
+    dlogits *= dlogits.dtype.type(share)
+    return share * loss, logits, _backward(params, cache, dlogits)
+
+
+def _forward(p: dict[str, np.ndarray], x: np.ndarray, trace: dict | None = None):
+    """(logits, cache) of preprocessed images ``x``; see LeNet5.forward."""
+    cache = {}
+    # Channel-major from here on; for one input channel this is a view.
+    h = x.transpose(1, 0, 2, 3)
+    z1, cache["conv1"] = layers.conv_forward(h, p["conv1.w"], p["conv1.b"])
+    pool1, cache["pool1"] = layers.maxpool_relu_forward(z1)
+    z2, cache["conv2"] = layers.conv_forward(pool1, p["conv2.w"], p["conv2.b"])
+    pool2, cache["pool2"] = layers.maxpool_relu_forward(z2)
+    n = x.shape[0]
+    flat = pool2.transpose(1, 0, 2, 3).reshape(n, _POOL2_FEATURES)  # i = c*25 + y*5 + x
+    h, cache["fc1"] = layers.linear_forward(flat, p["fc1.w"], p["fc1.b"])
+    fc1, cache["relu3"] = layers.relu_forward(h)
+    h, cache["fc2"] = layers.linear_forward(fc1, p["fc2.w"], p["fc2.b"])
+    fc2, cache["relu4"] = layers.relu_forward(h)
+    logits, cache["fc3"] = layers.linear_forward(fc2, p["fc3.w"], p["fc3.b"])
+    if trace is not None:
+        trace.update({
+            "input": np.ascontiguousarray(x),
+            "conv1": _batch_major(np.maximum(z1, 0)),
+            "pool1": _batch_major(pool1),
+            "conv2": _batch_major(np.maximum(z2, 0)),
+            "pool2": _batch_major(pool2),
+            "fc1": fc1, "fc2": fc2, "fc3": logits,
+        })
+    return logits, cache
+
+
+def _backward(p: dict[str, np.ndarray], c: dict, dlogits: np.ndarray) -> dict[str, np.ndarray]:
+    g = {}
+    d, g["fc3.w"], g["fc3.b"] = layers.linear_backward(dlogits, c["fc3"])
+    d = layers.relu_backward(d, c["relu4"])
+    d, g["fc2.w"], g["fc2.b"] = layers.linear_backward(d, c["fc2"])
+    d = layers.relu_backward(d, c["relu3"])
+    d, g["fc1.w"], g["fc1.b"] = layers.linear_backward(d, c["fc1"])
+    n = dlogits.shape[0]
+    d = d.reshape((n,) + contract.ACTIVATIONS[4][1]).transpose(1, 0, 2, 3)
+    d = layers.maxpool_relu_backward(d, c["pool2"])
+    d, g["conv2.w"], g["conv2.b"] = layers.conv_backward(d, c["conv2"])
+    d = layers.maxpool_relu_backward(d, c["pool1"])
+    _, g["conv1.w"], g["conv1.b"] = layers.conv_backward(d, c["conv1"], need_dx=False)
+    return {name: g[name] for name in PARAM_NAMES}
 
 
 def _batch_major(a: np.ndarray) -> np.ndarray:
