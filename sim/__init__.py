@@ -1,0 +1,1 @@
+"""Stand-ins for the board and the tools that model the hardware off the board."""
