@@ -92,8 +92,9 @@ localparam BADDR_WIDTH = $clog2(BDEPTH);
 // conv2 mirrored onto lanes CONV2_OUT.. when there are enough lanes (0: not)
 localparam MIRROR_CONV2 = LANES >= 2 * `LENET_CONV2_OUT ? `LENET_CONV2_OUT : 0;
 // Clocks from a step's issue to its result landing in an activation memory
-// (S0..S6 of lenet_engine plus the write), so a layer never reads early.
-localparam DRAIN_CYCLES = 8;
+// (S0..S7 of lenet_engine, the pool's second stage and the write), so a
+// layer never reads early.
+localparam DRAIN_CYCLES = 10;
 
 initial begin
     if (TAPS != K) begin

@@ -2,8 +2,9 @@
 // MAC array, requantization and the layer writer; fc3's accumulators are
 // the logits. Stages (S0 = the step as issued):
 //   S1 weight bank read, activation read    S2 window, packed weights; multiply
-//   S3 bias bank read; add the taps         S4 accumulate
-//   S5 requantize (fc3: logits out)         S6 pool / write a layer's result
+//   S3 add the taps in pairs                S4 add the pairs; bias bank read
+//   S5 accumulate                           S6 requantize (fc3: logits out)
+//   S7 pool / write a layer's result
 
 `resetall
 `timescale 1ns / 1ps
@@ -101,9 +102,9 @@ localparam TW = 1 + 3 + 5 + 4 + BADDR_WIDTH;
 wire [TW-1:0] tok0 = {s0_valid, s0_layer, s0_first, s0_last, s0_pfirst, s0_plast, s0_rlast,
                       s0_row, s0_baddr};
 reg  [TW-1:0] tok1 = {TW{1'b0}}, tok2 = {TW{1'b0}}, tok3 = {TW{1'b0}};
-reg  [TW-1:0] tok4 = {TW{1'b0}}, tok5 = {TW{1'b0}}, tok6 = {TW{1'b0}};
+reg  [TW-1:0] tok4 = {TW{1'b0}}, tok5 = {TW{1'b0}}, tok6 = {TW{1'b0}}, tok7 = {TW{1'b0}};
 always @(posedge clk) begin
-    {tok6, tok5, tok4, tok3, tok2, tok1} <= {tok5, tok4, tok3, tok2, tok1, tok0};
+    {tok7, tok6, tok5, tok4, tok3, tok2, tok1} <= {tok6, tok5, tok4, tok3, tok2, tok1, tok0};
     if (rst) begin
         tok1[TW-1] <= 1'b0;
         tok2[TW-1] <= 1'b0;
@@ -111,6 +112,7 @@ always @(posedge clk) begin
         tok4[TW-1] <= 1'b0;
         tok5[TW-1] <= 1'b0;
         tok6[TW-1] <= 1'b0;
+        tok7[TW-1] <= 1'b0;
     end
 end
 
@@ -118,8 +120,8 @@ end
 `define TOK_LAYER(t) t[TW-2 -: 3]
 
 wire          tok2_first = tok2[TW-5];
-wire          tok5_last = tok5[TW-6];
-wire [BADDR_WIDTH-1:0] tok3_baddr = tok3[0 +: BADDR_WIDTH];
+wire          tok6_last = tok6[TW-6];
+wire [BADDR_WIDTH-1:0] tok4_baddr = tok4[0 +: BADDR_WIDTH];
 
 // --- S1: weights and operands --------------------------------------------------
 
@@ -135,7 +137,7 @@ lenet_lane_banks #(.LANES(LANES), .WIDTH(TAPS*8), .ADDR_WIDTH(WADDR_WIDTH)) weig
 lenet_lane_banks #(.LANES(LANES), .WIDTH(32), .ADDR_WIDTH(BADDR_WIDTH)) bias_banks_inst (
     .clk(clk),
     .wr_en(bbank_wr_en), .wr_lanes(bbank_wr_lanes), .wr_addr(bbank_wr_addr), .wr_data(bbank_wr_data),
-    .rd_addr(tok3_baddr), .rd_data(biases)
+    .rd_addr(tok4_baddr), .rd_data(biases)
 );
 
 wire                                 p1_wr_en, p2_wr_en, f1_wr_en, f2_wr_en;
@@ -157,7 +159,7 @@ lenet_operand_fetch #(.LANES(LANES), .TAPS(TAPS)) fetch_inst (
     .window(window)
 );
 
-// --- S2..S5: multiply-accumulate -----------------------------------------------
+// --- S2..S6: multiply-accumulate -----------------------------------------------
 
 wire [LANES*32-1:0] acc;
 
@@ -172,31 +174,33 @@ lenet_mac_array #(.LANES(LANES), .TAPS(TAPS)) mac_inst (
     .acc(acc)
 );
 
-// --- S5: requantize, or the logits ---------------------------------------------
+// --- S6: requantize, or the logits ---------------------------------------------
 
-reg [4:0] shift;
-always @* begin
+// the layer's shift, chosen a stage early so that no multiplexer sits in
+// front of the requantizer's barrel shifter
+reg [4:0] shift_reg = 5'd0;
+always @(posedge clk) begin
     case (`TOK_LAYER(tok5))
-        L_CONV1: shift = shifts[0*SS +: SB];
-        L_CONV2: shift = shifts[1*SS +: SB];
-        L_FC1:   shift = shifts[2*SS +: SB];
-        default: shift = shifts[3*SS +: SB];
+        L_CONV1: shift_reg <= shifts[0*SS +: SB];
+        L_CONV2: shift_reg <= shifts[1*SS +: SB];
+        L_FC1:   shift_reg <= shifts[2*SS +: SB];
+        default: shift_reg <= shifts[3*SS +: SB];
     endcase
 end
 
 wire [LANES*8-1:0] q;
-lenet_requant #(.LANES(LANES)) requant_inst (.clk(clk), .acc(acc), .shift(shift), .q(q));
+lenet_requant #(.LANES(LANES)) requant_inst (.clk(clk), .acc(acc), .shift(shift_reg), .q(q));
 
-assign logits_valid = `TOK_VALID(tok5) && tok5_last && `TOK_LAYER(tok5) == L_FC3;
+assign logits_valid = `TOK_VALID(tok6) && tok6_last && `TOK_LAYER(tok6) == L_FC3;
 assign logits = acc[0 +: `LENET_NUM_CLASSES*32];
 
-// --- S6: pool and write --------------------------------------------------------
+// --- S7: pool and write --------------------------------------------------------
 
 lenet_layer_writer #(.LANES(LANES), .MIRROR(MIRROR), .MIRROR_CONV2(MIRROR_CONV2)) writer_inst (
     .clk(clk), .rst(rst),
-    .valid(`TOK_VALID(tok6)), .layer(`TOK_LAYER(tok6)), .last(tok6[TW-6]),
-    .pool_first(tok6[TW-7]), .pool_last(tok6[TW-8]), .row_last(tok6[TW-9]),
-    .row(tok6[TW-10 -: 4]), .q(q),
+    .valid(`TOK_VALID(tok7)), .layer(`TOK_LAYER(tok7)), .last(tok7[TW-6]),
+    .pool_first(tok7[TW-7]), .pool_last(tok7[TW-8]), .row_last(tok7[TW-9]),
+    .row(tok7[TW-10 -: 4]), .q(q),
     .p1_wr_en(p1_wr_en), .p1_wr_row(p1_wr_row), .p1_wr_data(p1_wr_data),
     .p2_wr_en(p2_wr_en), .p2_wr_row(p2_wr_row), .p2_wr_data(p2_wr_data),
     .f1_wr_en(f1_wr_en), .f2_wr_en(f2_wr_en), .f_wr_pass(f_wr_pass), .f_wr_data(f_wr_data)

@@ -68,13 +68,9 @@ initial begin
     end
 end
 
-// Selections below are written as loops over constant slices, which
-// synthesize to narrow multiplexers; a variable part-select such as
-// f1_reg[k*W +: W] would become a barrel shifter over the whole vector.
-localparam F1_WORDS = F1_BYTES / TAPS;   // fc2 input words of TAPS values
-localparam F2_WORDS = F2_BYTES / TAPS;
-localparam C1_X = `LENET_PADDED_SIDE / 2 - TAPS / 2;  // conv1 windows: even columns 0, 2, ..
-localparam C2_X = P1_SIDE - TAPS + 1;                  // conv2 windows: columns 0 ..
+// Selections below are indexed part-selects (f1_reg[k*W +: W]): synthesis
+// builds a balanced multiplexer tree of a few levels from them, where a loop
+// of `if (k == i)` over the slices becomes a chain as long as the loop.
 
 reg [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_mem [0:P1_SIDE-1];
 reg [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_mem [0:P2_SIDE-1];
@@ -105,18 +101,10 @@ wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_row = p1_mem[act_row];
 wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_row = p2_mem[act_row];
 
 always @(posedge clk) begin
-    for (i = 0; i < `LENET_CONV1_OUT; i = i + 1) begin
-        if (act_lane == i) p1_q <= p1_row[i*P1_SIDE*8 +: P1_SIDE*8];
-    end
-    for (i = 0; i < `LENET_CONV2_OUT; i = i + 1) begin
-        if (act_lane == i) p2_q <= p2_row[i*P2_SIDE*8 +: W];
-    end
-    for (i = 0; i < F1_WORDS; i = i + 1) begin
-        if (k == i) f1_q <= f1_reg[i*W +: W];
-    end
-    for (i = 0; i < F2_WORDS; i = i + 1) begin
-        if (k == i) f2_q <= f2_reg[i*W +: W];
-    end
+    p1_q <= p1_row[act_lane*P1_SIDE*8 +: P1_SIDE*8];
+    p2_q <= p2_row[act_lane*P2_SIDE*8 +: W];
+    f1_q <= f1_reg[k*W +: W];
+    f2_q <= f2_reg[k*W +: W];
     layer_q <= layer;
     zero_q <= img_zero;
     x_q <= x;
@@ -132,13 +120,10 @@ wire [`LENET_PADDED_SIDE*8-1:0] padded = zero_q ? {`LENET_PADDED_SIDE*8{1'b0}}
 
 always @(posedge clk) begin
     case (layer_q)
-        L_CONV1: for (i = 0; i < C1_X; i = i + 1) begin
-                     if (x_q == 2 * i) window_reg <= padded[2*i*8 +: (TAPS+1)*8];
-                 end
+        // conv1 windows start at even columns 0, 2, ..
+        L_CONV1: window_reg <= padded[{x_q[4:1], 1'b0}*8 +: (TAPS+1)*8];
         // (a zero beyond the row's end: only a mirrored conv2 uses the 6th value)
-        L_CONV2: for (i = 0; i < C2_X; i = i + 1) begin
-                     if (x_q == i) window_reg <= p1_ext[i*8 +: (TAPS+1)*8];
-                 end
+        L_CONV2: window_reg <= p1_ext[x_q*8 +: (TAPS+1)*8];
         L_FC1:   window_reg <= {8'd0, p2_q};
         L_FC2:   window_reg <= {8'd0, f1_q};
         default: window_reg <= {8'd0, f2_q};

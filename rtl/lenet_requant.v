@@ -18,19 +18,33 @@ module lenet_requant #(
     output wire [LANES*8-1:0]  q       // one clock later
 );
 
+// Written without the shifted value itself, which would put a 32-bit barrel
+// shifter in front of the compares: (acc >>> s) < 0 is acc's sign, and for a
+// non-negative acc, (acc >>> s) > 255 means a bit set at or above s + 8.
 genvar l;
 generate
     for (l = 0; l < LANES; l = l + 1) begin : lane
-        wire signed [31:0] shifted = $signed(acc[l*32 +: 32]) >>> shift;
-        reg         [7:0]  q_reg = 8'd0;
+        wire [31:0] a = acc[l*32 +: 32];
+        wire [38:0] a_ext = {7'd0, a};       // zeros above bit 31: the shift of a non-negative acc
+        wire [7:0]  low = a_ext[shift +: 8];
+        reg         big;
+        reg  [7:0]  q_reg = 8'd0;
+        integer     j;
+
+        always @* begin
+            big = 1'b0;
+            for (j = 8; j < 31; j = j + 1) begin
+                big = big | (a[j] && shift <= j - 8);
+            end
+        end
 
         always @(posedge clk) begin
-            if (shifted < 0) begin
+            if (a[31]) begin
                 q_reg <= 8'd0;
-            end else if (shifted > 255) begin
+            end else if (big) begin
                 q_reg <= 8'd255;
             end else begin
-                q_reg <= shifted[7:0];
+                q_reg <= low;
             end
         end
 

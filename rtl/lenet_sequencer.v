@@ -97,28 +97,89 @@ reg [3:0]  px_reg = 4'd0, px_next;     // pooled column
 reg [3:0]  py_reg = 4'd0, py_next;     // pooled row, or fc pass
 reg [WADDR_WIDTH-1:0] wofs_reg = {WADDR_WIDTH{1'b0}}, wofs_next;
 
-// loop bounds of the current layer (continuous assignments: a simulator
-// evaluates them at time zero even though layer_reg starts at its reset value)
-wire [6:0] ky_max = layer_reg == L_FC2 ? EPR_FC2 - 1 : layer_reg == L_FC3 ? EPR_FC3 - 1 : K - 1;
-wire [3:0] ci_max = layer_reg == L_CONV1 ? `LENET_CONV1_IN - 1
-                  : layer_reg == L_CONV2 ? `LENET_CONV2_IN - 1
-                  : layer_reg == L_FC1 ? `LENET_CONV2_OUT - 1 : 0;
-wire       dx_max = layer_reg == L_CONV2 && MIRROR_CONV2 == 0;
-wire       dy_max = layer_reg == L_CONV1 || layer_reg == L_CONV2;
-wire [3:0] px_max = layer_reg == L_CONV1 ? P1_SIDE - 1 : layer_reg == L_CONV2 ? P2_SIDE - 1 : 0;
-wire [3:0] py_max = layer_reg == L_CONV1 ? P1_SIDE - 1
-                  : layer_reg == L_CONV2 ? P2_SIDE - 1
-                  : layer_reg == L_FC1 ? (`LENET_FC1_OUT + LANES - 1) / LANES - 1
-                  : layer_reg == L_FC2 ? (`LENET_FC2_OUT + LANES - 1) / LANES - 1
-                  : (`LENET_FC3_OUT + LANES - 1) / LANES - 1;
-wire [WADDR_WIDTH-1:0] wbase = layer_reg == L_CONV1 ? WBASE_CONV1 : layer_reg == L_CONV2 ? WBASE_CONV2
-                             : layer_reg == L_FC1 ? WBASE_FC1 : layer_reg == L_FC2 ? WBASE_FC2 : WBASE_FC3;
-wire [BADDR_WIDTH-1:0] bbase = layer_reg == L_CONV1 ? BBASE_CONV1 : layer_reg == L_CONV2 ? BBASE_CONV2
-                             : layer_reg == L_FC1 ? BBASE_FC1 : layer_reg == L_FC2 ? BBASE_FC2 : BBASE_FC3;
+// Loop bounds per layer (functions of the layer code: a few LUTs, not a
+// chain of compares).
+function [6:0] ky_max_of(input [2:0] layer);
+    case (layer)
+        L_FC2:   ky_max_of = EPR_FC2 - 1;
+        L_FC3:   ky_max_of = EPR_FC3 - 1;
+        default: ky_max_of = K - 1;
+    endcase
+endfunction
+
+function [3:0] ci_max_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: ci_max_of = `LENET_CONV1_IN - 1;
+        L_CONV2: ci_max_of = `LENET_CONV2_IN - 1;
+        L_FC1:   ci_max_of = `LENET_CONV2_OUT - 1;
+        default: ci_max_of = 0;
+    endcase
+endfunction
+
+function dx_max_of(input [2:0] layer);
+    dx_max_of = layer == L_CONV2 && MIRROR_CONV2 == 0;
+endfunction
+
+function dy_max_of(input [2:0] layer);
+    dy_max_of = layer == L_CONV1 || layer == L_CONV2;
+endfunction
+
+function [3:0] px_max_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: px_max_of = P1_SIDE - 1;
+        L_CONV2: px_max_of = P2_SIDE - 1;
+        default: px_max_of = 0;
+    endcase
+endfunction
+
+function [3:0] py_max_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: py_max_of = P1_SIDE - 1;
+        L_CONV2: py_max_of = P2_SIDE - 1;
+        L_FC1:   py_max_of = (`LENET_FC1_OUT + LANES - 1) / LANES - 1;
+        L_FC2:   py_max_of = (`LENET_FC2_OUT + LANES - 1) / LANES - 1;
+        default: py_max_of = (`LENET_FC3_OUT + LANES - 1) / LANES - 1;
+    endcase
+endfunction
+
+reg [WADDR_WIDTH-1:0] wbase;
+reg [BADDR_WIDTH-1:0] bbase;
+always @* begin
+    case (layer_reg)
+        L_CONV1: begin wbase = WBASE_CONV1; bbase = BBASE_CONV1; end
+        L_CONV2: begin wbase = WBASE_CONV2; bbase = BBASE_CONV2; end
+        L_FC1:   begin wbase = WBASE_FC1; bbase = BBASE_FC1; end
+        L_FC2:   begin wbase = WBASE_FC2; bbase = BBASE_FC2; end
+        default: begin wbase = WBASE_FC3; bbase = BBASE_FC3; end
+    endcase
+end
+
+// the end flags of a layer's first step (every counter at 0)
+function [5:0] ends_at_start(input [2:0] layer);
+    ends_at_start = {ky_max_of(layer) == 0, ci_max_of(layer) == 0, !dx_max_of(layer), !dy_max_of(layer),
+                     px_max_of(layer) == 0, py_max_of(layer) == 0};
+endfunction
 
 wire is_fc = layer_reg == L_FC1 || layer_reg == L_FC2 || layer_reg == L_FC3;
-wire acc_last = ky_reg == ky_max && ci_reg == ci_max;
-wire pool_last = dx_reg == dx_max && dy_reg == dy_max;
+
+// Each loop counter has a register saying it is at its bound, kept up to
+// date as the counter moves, so that which loops wrap this clock is an AND
+// of registers rather than six compares in a row.
+reg end_ky_reg = 1'b0, end_ky_next;
+reg end_ci_reg = 1'b0, end_ci_next;
+reg end_dx_reg = 1'b0, end_dx_next;
+reg end_dy_reg = 1'b0, end_dy_next;
+reg end_px_reg = 1'b0, end_px_next;
+reg end_py_reg = 1'b0, end_py_next;
+
+wire acc_last = end_ky_reg && end_ci_reg;
+wire pool_last = end_dx_reg && end_dy_reg;
+// the loops that move this clock: the innermost always, the others when all inside them wrap
+wire wrap_ci = acc_last;
+wire wrap_dx = wrap_ci && end_dx_reg;
+wire wrap_dy = wrap_dx && end_dy_reg;
+wire wrap_px = wrap_dy && end_px_reg;
+wire layer_done = wrap_px && end_py_reg;
 
 // step outputs (registered)
 reg                   v_reg = 1'b0;
@@ -168,6 +229,12 @@ always @* begin
     px_next = px_reg;
     py_next = py_reg;
     wofs_next = wofs_reg;
+    end_ky_next = end_ky_reg;
+    end_ci_next = end_ci_reg;
+    end_dx_next = end_dx_reg;
+    end_dy_next = end_dy_reg;
+    end_px_next = end_px_reg;
+    end_py_next = end_py_reg;
 
     // switch buffers once the release (naming the buffer read) has gone out
     if (release_reg) begin
@@ -178,44 +245,39 @@ always @* begin
         S_IDLE: begin
             if (img_full[sel_reg] && slot_free) begin
                 layer_next = L_CONV1;
+                {end_ky_next, end_ci_next, end_dx_next, end_dy_next, end_px_next, end_py_next} = ends_at_start(L_CONV1);
                 state_next = S_RUN;
             end
         end
         S_RUN: begin
             // conv weights repeat for every output; fc weights run through the bank
             wofs_next = acc_last && !is_fc ? {WADDR_WIDTH{1'b0}} : wofs_reg + 1'b1;
-            if (ky_reg != ky_max) begin
-                ky_next = ky_reg + 1'b1;
-            end else begin
-                ky_next = 7'd0;
-                if (ci_reg != ci_max) begin
-                    ci_next = ci_reg + 1'b1;
-                end else begin
-                    ci_next = 4'd0;
-                    if (dx_reg != dx_max) begin
-                        dx_next = 1'b1;
-                    end else begin
-                        dx_next = 1'b0;
-                        if (dy_reg != dy_max) begin
-                            dy_next = 1'b1;
-                        end else begin
-                            dy_next = 1'b0;
-                            if (px_reg != px_max) begin
-                                px_next = px_reg + 1'b1;
-                            end else begin
-                                px_next = 4'd0;
-                                if (py_reg != py_max) begin
-                                    py_next = py_reg + 1'b1;
-                                end else begin
-                                    py_next = 4'd0;
-                                    wofs_next = {WADDR_WIDTH{1'b0}};
-                                    drain_next = DRAIN_CYCLES;
-                                    state_next = S_DRAIN;
-                                end
-                            end
-                        end
-                    end
-                end
+            ky_next = end_ky_reg ? 7'd0 : ky_reg + 1'b1;
+            end_ky_next = end_ky_reg ? ky_max_of(layer_reg) == 0 : ky_reg == ky_max_of(layer_reg) - 1;
+            if (end_ky_reg) begin
+                ci_next = end_ci_reg ? 4'd0 : ci_reg + 1'b1;
+                end_ci_next = end_ci_reg ? ci_max_of(layer_reg) == 0 : ci_reg == ci_max_of(layer_reg) - 1;
+            end
+            if (wrap_ci) begin
+                dx_next = !end_dx_reg;
+                end_dx_next = end_dx_reg ? !dx_max_of(layer_reg) : 1'b1;
+            end
+            if (wrap_dx) begin
+                dy_next = !end_dy_reg;
+                end_dy_next = end_dy_reg ? !dy_max_of(layer_reg) : 1'b1;
+            end
+            if (wrap_dy) begin
+                px_next = end_px_reg ? 4'd0 : px_reg + 1'b1;
+                end_px_next = end_px_reg ? px_max_of(layer_reg) == 0 : px_reg == px_max_of(layer_reg) - 1;
+            end
+            if (wrap_px) begin
+                py_next = end_py_reg ? 4'd0 : py_reg + 1'b1;
+                end_py_next = end_py_reg ? py_max_of(layer_reg) == 0 : py_reg == py_max_of(layer_reg) - 1;
+            end
+            if (layer_done) begin
+                wofs_next = {WADDR_WIDTH{1'b0}};
+                drain_next = DRAIN_CYCLES;
+                state_next = S_DRAIN;
             end
         end
         S_DRAIN: begin
@@ -228,6 +290,8 @@ always @* begin
                     state_next = S_IDLE;
                 end else begin
                     layer_next = layer_reg + 1'b1;
+                    {end_ky_next, end_ci_next, end_dx_next, end_dy_next, end_px_next, end_py_next} =
+                        ends_at_start(layer_reg + 1'b1);
                     state_next = S_RUN;
                 end
             end
@@ -249,6 +313,12 @@ always @(posedge clk) begin
     px_reg <= px_next;
     py_reg <= py_next;
     wofs_reg <= wofs_next;
+    end_ky_reg <= end_ky_next;
+    end_ci_reg <= end_ci_next;
+    end_dx_reg <= end_dx_next;
+    end_dy_reg <= end_dy_next;
+    end_px_reg <= end_px_next;
+    end_py_reg <= end_py_next;
 
     v_reg <= state_reg == S_RUN;
     layer_q <= layer_reg;
@@ -256,7 +326,7 @@ always @(posedge clk) begin
     last_q <= acc_last;
     pfirst_q <= dx_reg == 1'b0 && dy_reg == 1'b0;
     plast_q <= pool_last;
-    rlast_q <= px_reg == px_max;
+    rlast_q <= end_px_reg;
     row_q <= py_reg;
     waddr_q <= wbase + wofs_reg;
     baddr_q <= bbase + (is_fc ? py_reg : 4'd0);

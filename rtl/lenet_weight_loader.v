@@ -66,6 +66,8 @@ localparam MIRROR = `LENET_CONV1_OUT;
 localparam LANE_BITS = $clog2(LANES);
 localparam IDX_WIDTH = $clog2(`LENET_BLOB_WORDS + 1);
 localparam [IDX_WIDTH-1:0] CRC_IDX = `LENET_CRC_WORD_INDEX;
+localparam SB = `LENET_SHIFT_FIELD_BITS;
+localparam SS = `LENET_SHIFT_FIELD_STRIDE;
 
 initial begin
     if (LANES < 2 * `LENET_CONV1_OUT || LANES < `LENET_CONV2_OUT || (LANES & (LANES - 1)) != 0) begin
@@ -87,8 +89,8 @@ localparam [3:0]
     SEC_CONV2_W = 4'd3, SEC_CONV2_B = 4'd4,
     SEC_FC1_W = 4'd5, SEC_FC1_B = 4'd6,
     SEC_FC2_W = 4'd7, SEC_FC2_B = 4'd8,
-    SEC_FC3_W = 4'd9, SEC_FC3_B = 4'd10,
-    SEC_CRC = 4'd11;
+    SEC_FC3_W = 4'd9, SEC_FC3_B = 4'd10;
+    // 11: the CRC word
 
 reg                 active_reg = 1'b0, active_next;
 reg [IDX_WIDTH-1:0] idx_reg = {IDX_WIDTH{1'b0}}, idx_next;
@@ -113,33 +115,49 @@ lenet_crc32 crc32_inst (.crc_in(crc_reg), .data(s_tdata), .crc_out(crc_step));
 
 // Section tables. Functions in continuous assignments rather than always
 // blocks, so that simulators evaluate them at time zero too.
-function [IDX_WIDTH-1:0] section_start(input [3:0] sec);
+// the last word of a section (the CRC word's section never ends)
+function [IDX_WIDTH-1:0] section_last(input [3:0] sec);
     case (sec)
-        SEC_CONV1_W: section_start = `LENET_CONV1_W_OFFSET_WORDS;
-        SEC_CONV1_B: section_start = `LENET_CONV1_B_OFFSET_WORDS;
-        SEC_CONV2_W: section_start = `LENET_CONV2_W_OFFSET_WORDS;
-        SEC_CONV2_B: section_start = `LENET_CONV2_B_OFFSET_WORDS;
-        SEC_FC1_W:   section_start = `LENET_FC1_W_OFFSET_WORDS;
-        SEC_FC1_B:   section_start = `LENET_FC1_B_OFFSET_WORDS;
-        SEC_FC2_W:   section_start = `LENET_FC2_W_OFFSET_WORDS;
-        SEC_FC2_B:   section_start = `LENET_FC2_B_OFFSET_WORDS;
-        SEC_FC3_W:   section_start = `LENET_FC3_W_OFFSET_WORDS;
-        SEC_FC3_B:   section_start = `LENET_FC3_B_OFFSET_WORDS;
-        SEC_CRC:     section_start = CRC_IDX;
-        default:     section_start = 0;
+        4'd0:        section_last = `LENET_CONV1_W_OFFSET_WORDS - 1;
+        SEC_CONV1_W: section_last = `LENET_CONV1_B_OFFSET_WORDS - 1;
+        SEC_CONV1_B: section_last = `LENET_CONV2_W_OFFSET_WORDS - 1;
+        SEC_CONV2_W: section_last = `LENET_CONV2_B_OFFSET_WORDS - 1;
+        SEC_CONV2_B: section_last = `LENET_FC1_W_OFFSET_WORDS - 1;
+        SEC_FC1_W:   section_last = `LENET_FC1_B_OFFSET_WORDS - 1;
+        SEC_FC1_B:   section_last = `LENET_FC2_W_OFFSET_WORDS - 1;
+        SEC_FC2_W:   section_last = `LENET_FC2_B_OFFSET_WORDS - 1;
+        SEC_FC2_B:   section_last = `LENET_FC3_W_OFFSET_WORDS - 1;
+        SEC_FC3_W:   section_last = `LENET_FC3_B_OFFSET_WORDS - 1;
+        SEC_FC3_B:   section_last = CRC_IDX - 1;
+        default:     section_last = {IDX_WIDTH{1'b1}};  // the CRC word's
     endcase
 endfunction
 
-// weights per output (row) and outputs of a weight section
-function [8:0] row_bytes_of(input [3:0] sec);
+// a weight section's rows (one per output): entries of TAPS weights per row,
+// weights in a row's last entry
+`define LENET_ENTRIES(n) (((n) + TAPS - 1) / TAPS)
+`define LENET_LAST_TAKE(n) ((n) - (`LENET_ENTRIES(n) - 1) * TAPS)
+function [6:0] row_entries_of(input [3:0] sec);
     case (sec)
-        SEC_CONV1_W: row_bytes_of = `LENET_CONV1_IN * K * K;
-        SEC_CONV2_W: row_bytes_of = `LENET_CONV2_IN * K * K;
-        SEC_FC1_W:   row_bytes_of = `LENET_FC1_IN;
-        SEC_FC2_W:   row_bytes_of = `LENET_FC2_IN;
-        default:     row_bytes_of = `LENET_FC3_IN;
+        SEC_CONV1_W: row_entries_of = `LENET_ENTRIES(`LENET_CONV1_IN * K * K);
+        SEC_CONV2_W: row_entries_of = `LENET_ENTRIES(`LENET_CONV2_IN * K * K);
+        SEC_FC1_W:   row_entries_of = `LENET_ENTRIES(`LENET_FC1_IN);
+        SEC_FC2_W:   row_entries_of = `LENET_ENTRIES(`LENET_FC2_IN);
+        default:     row_entries_of = `LENET_ENTRIES(`LENET_FC3_IN);
     endcase
 endfunction
+
+function [2:0] last_take_of(input [3:0] sec);
+    case (sec)
+        SEC_CONV1_W: last_take_of = `LENET_LAST_TAKE(`LENET_CONV1_IN * K * K);
+        SEC_CONV2_W: last_take_of = `LENET_LAST_TAKE(`LENET_CONV2_IN * K * K);
+        SEC_FC1_W:   last_take_of = `LENET_LAST_TAKE(`LENET_FC1_IN);
+        SEC_FC2_W:   last_take_of = `LENET_LAST_TAKE(`LENET_FC2_IN);
+        default:     last_take_of = `LENET_LAST_TAKE(`LENET_FC3_IN);
+    endcase
+endfunction
+`undef LENET_LAST_TAKE
+`undef LENET_ENTRIES
 
 function [6:0] rows_of(input [3:0] sec);
     case (sec)
@@ -181,32 +199,22 @@ function [BADDR_WIDTH-1:0] bbase_of(input [3:0] sec);
     endcase
 endfunction
 
-// The current word's section: how many section starts it has passed.
-wire [3:0] sec = (idx_reg >= `LENET_CONV1_W_OFFSET_WORDS) + (idx_reg >= `LENET_CONV1_B_OFFSET_WORDS)
-               + (idx_reg >= `LENET_CONV2_W_OFFSET_WORDS) + (idx_reg >= `LENET_CONV2_B_OFFSET_WORDS)
-               + (idx_reg >= `LENET_FC1_W_OFFSET_WORDS) + (idx_reg >= `LENET_FC1_B_OFFSET_WORDS)
-               + (idx_reg >= `LENET_FC2_W_OFFSET_WORDS) + (idx_reg >= `LENET_FC2_B_OFFSET_WORDS)
-               + (idx_reg >= `LENET_FC3_W_OFFSET_WORDS) + (idx_reg >= `LENET_FC3_B_OFFSET_WORDS)
-               + (idx_reg >= CRC_IDX);
-wire [IDX_WIDTH-1:0] sec_start = section_start(sec);
+// The section of the word at idx_reg, kept in registers beside idx_reg (it
+// advances when idx_reg passes a section's last word) rather than found from
+// eleven compares of idx_reg, which would put a long path before every use.
+reg [3:0]           sec_reg = 4'd0, sec_next;
+reg [IDX_WIDTH-1:0] sec_last_reg = {IDX_WIDTH{1'b0}}, sec_last_next;  // the section's last word
+reg [IDX_WIDTH-1:0] ofs_reg = {IDX_WIDTH{1'b0}}, ofs_next;            // idx_reg - the section's start
+reg                 first_reg = 1'b0, first_next;                     // ofs_reg == 0
+
+wire is_wsec = sec_reg == SEC_CONV1_W || sec_reg == SEC_CONV2_W || sec_reg == SEC_FC1_W
+            || sec_reg == SEC_FC2_W || sec_reg == SEC_FC3_W;
+wire is_bsec = sec_reg == SEC_CONV1_B || sec_reg == SEC_CONV2_B || sec_reg == SEC_FC1_B
+            || sec_reg == SEC_FC2_B || sec_reg == SEC_FC3_B;
+wire wsec_first = is_wsec && first_reg;
 
 // --- weight sections: bytes to bank entries --------------------------------
 
-wire [8:0] row_bytes = row_bytes_of(sec);
-wire [6:0] rows = rows_of(sec);
-
-// Weight words and section starts straight from the index (parallel compares,
-// not through `sec`): they steer the repacker, which has work of its own.
-`define LENET_IN(lo, hi) (idx_reg >= (lo) && idx_reg < (hi))
-wire is_wsec = `LENET_IN(`LENET_CONV1_W_OFFSET_WORDS, `LENET_CONV1_B_OFFSET_WORDS)
-            || `LENET_IN(`LENET_CONV2_W_OFFSET_WORDS, `LENET_CONV2_B_OFFSET_WORDS)
-            || `LENET_IN(`LENET_FC1_W_OFFSET_WORDS, `LENET_FC1_B_OFFSET_WORDS)
-            || `LENET_IN(`LENET_FC2_W_OFFSET_WORDS, `LENET_FC2_B_OFFSET_WORDS)
-            || `LENET_IN(`LENET_FC3_W_OFFSET_WORDS, `LENET_FC3_B_OFFSET_WORDS);
-`undef LENET_IN
-wire wsec_first = idx_reg == `LENET_CONV1_W_OFFSET_WORDS || idx_reg == `LENET_CONV2_W_OFFSET_WORDS
-               || idx_reg == `LENET_FC1_W_OFFSET_WORDS || idx_reg == `LENET_FC2_W_OFFSET_WORDS
-               || idx_reg == `LENET_FC3_W_OFFSET_WORDS;
 
 wire              rp_valid;
 wire [TAPS*8-1:0] rp_data;
@@ -216,7 +224,6 @@ reg  [3:0]        rp_sec_reg = 4'd0;
 
 lenet_weight_repack #(
     .TAPS(TAPS),
-    .ROW_BYTES_WIDTH(9),
     .ROW_WIDTH(7),
     .ENTRY_WIDTH(7)
 ) repack_inst (
@@ -225,25 +232,55 @@ lenet_weight_repack #(
     .in_valid(accept && is_wsec),
     .in_first(wsec_first),
     .in_data(s_tdata),
-    .row_bytes(row_bytes),
-    .rows(rows),
+    .row_entries(row_entries_of(sec_reg)),
+    .last_take(last_take_of(sec_reg)),
+    .rows(rows_of(sec_reg)),
     .out_valid(rp_valid),
     .out_data(rp_data),
     .out_row(rp_row),
     .out_entry(rp_entry)
 );
 
-wire [WADDR_WIDTH-1:0] rp_base = wbase_of(rp_sec_reg);
-wire [WADDR_WIDTH-1:0] rp_pass_entries = pass_entries_of(rp_sec_reg);
+// Where an entry goes: bank address wbase + pass * entries per pass + entry,
+// pass = row / LANES. The first two terms are a table of the section and the
+// pass (a few LUTs; as arithmetic they would be a multiplier), and the write
+// is registered, so the repacker's outputs and the banks' write ports are
+// a short path apart.
+localparam PASS_BITS = 7 - LANE_BITS;  // rp_row is 7 bits
+
+function [WADDR_WIDTH-1:0] pass_base(input [3:0] sec, input [PASS_BITS-1:0] pass);
+    integer p;
+    begin
+        pass_base = wbase_of(sec);
+        for (p = 1; p < (1 << PASS_BITS); p = p + 1) begin
+            if (pass == p) pass_base = wbase_of(sec) + pass_entries_of(sec) * p;
+        end
+    end
+endfunction
 
 wire [LANES-1:0] rp_lane = {{LANES-1{1'b0}}, 1'b1} << rp_row[LANE_BITS-1:0];
 
-assign wbank_wr_en = rp_valid;
-assign wbank_wr_lanes = rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR)
-                      : rp_sec_reg == SEC_CONV2_W && MIRROR_CONV2 != 0 ? rp_lane | (rp_lane << MIRROR_CONV2)
-                      : rp_lane;
-assign wbank_wr_addr = rp_base + rp_pass_entries * (rp_row >> LANE_BITS) + rp_entry;
-assign wbank_wr_data = rp_data;
+reg                   w_en_reg = 1'b0;
+reg [LANES-1:0]       w_lanes_reg = {LANES{1'b0}};
+reg [WADDR_WIDTH-1:0] w_addr_reg = {WADDR_WIDTH{1'b0}};
+reg [TAPS*8-1:0]      w_data_reg = {TAPS*8{1'b0}};
+
+always @(posedge clk) begin
+    w_en_reg <= rp_valid;
+    w_lanes_reg <= rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR)
+                 : rp_sec_reg == SEC_CONV2_W && MIRROR_CONV2 != 0 ? rp_lane | (rp_lane << MIRROR_CONV2)
+                 : rp_lane;
+    w_addr_reg <= pass_base(rp_sec_reg, rp_row[6:LANE_BITS]) + rp_entry;
+    w_data_reg <= rp_data;
+    if (rst) begin
+        w_en_reg <= 1'b0;
+    end
+end
+
+assign wbank_wr_en = w_en_reg;
+assign wbank_wr_lanes = w_lanes_reg;
+assign wbank_wr_addr = w_addr_reg;
+assign wbank_wr_data = w_data_reg;
 
 // --- bias sections: one int32 per word -------------------------------------
 
@@ -257,32 +294,30 @@ assign bbank_wr_lanes = b_lanes_reg;
 assign bbank_wr_addr = b_addr_reg;
 assign bbank_wr_data = b_data_reg;
 
-wire [IDX_WIDTH-1:0] b_out = idx_reg - sec_start;
-wire [LANES-1:0]     b_lane = {{LANES-1{1'b0}}, 1'b1} << b_out[LANE_BITS-1:0];
-wire [BADDR_WIDTH-1:0] b_base = bbase_of(sec);
+wire [LANES-1:0] b_lane = {{LANES-1{1'b0}}, 1'b1} << ofs_reg[LANE_BITS-1:0];
 // The requantization's rounding term 1 << (s-1) (s > 0) of the layer, added
 // to its biases here once instead of to every accumulator (lenet_requant.v);
-// fc3 is not requantized. The shifts (blob word 3) come before any bias.
-wire [4:0]  b_shift = sec == SEC_CONV1_B ? shifts_reg[0*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
-                    : sec == SEC_CONV2_B ? shifts_reg[1*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
-                    : sec == SEC_FC1_B ? shifts_reg[2*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
-                    : sec == SEC_FC2_B ? shifts_reg[3*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
-                    : 5'd0;
-wire [31:0] bias_round = b_shift == 5'd0 ? 32'd0 : 32'd1 << (b_shift - 5'd1);
-
-wire is_bsec = sec == SEC_CONV1_B || sec == SEC_CONV2_B || sec == SEC_FC1_B
-            || sec == SEC_FC2_B || sec == SEC_FC3_B;
+// fc3 is not requantized. Registered from the section a clock earlier: the
+// layer's weight section (or its bias section) is under way by then, and the
+// shifts (blob word 3) came long before.
+reg [31:0] round_reg = 32'd0;
+wire [4:0] b_shift = sec_reg == SEC_CONV1_W || sec_reg == SEC_CONV1_B ? shifts_reg[0*SS +: SB]
+                   : sec_reg == SEC_CONV2_W || sec_reg == SEC_CONV2_B ? shifts_reg[1*SS +: SB]
+                   : sec_reg == SEC_FC1_W || sec_reg == SEC_FC1_B ? shifts_reg[2*SS +: SB]
+                   : sec_reg == SEC_FC2_W || sec_reg == SEC_FC2_B ? shifts_reg[3*SS +: SB]
+                   : 5'd0;
 
 always @(posedge clk) begin
+    round_reg <= b_shift == 5'd0 ? 32'd0 : 32'd1 << (b_shift - 5'd1);
     b_en_reg <= accept && is_bsec;  // int32 sections have no padding words
-    b_lanes_reg <= sec == SEC_CONV1_B ? b_lane | (b_lane << MIRROR)
-                 : sec == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)
+    b_lanes_reg <= sec_reg == SEC_CONV1_B ? b_lane | (b_lane << MIRROR)
+                 : sec_reg == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)
                  : b_lane;
-    b_addr_reg <= b_base + (b_out >> LANE_BITS);
-    b_data_reg <= s_tdata + bias_round;
+    b_addr_reg <= bbase_of(sec_reg) + ofs_reg[BADDR_WIDTH+LANE_BITS-1:LANE_BITS];
+    b_data_reg <= s_tdata + round_reg;
     // the section being repacked; its last entries leave after its last word
     if (accept && wsec_first) begin
-        rp_sec_reg <= sec;
+        rp_sec_reg <= sec_reg;
     end
     if (rst) begin
         b_en_reg <= 1'b0;
@@ -300,11 +335,19 @@ always @* begin
     valid_next = valid_reg;
     crc_word_next = crc_word_reg;
     shifts_next = shifts_reg;
+    sec_next = sec_reg;
+    sec_last_next = sec_last_reg;
+    ofs_next = ofs_reg;
+    first_next = first_reg;
 
     if (start) begin
         // The load overwrites the banks: the old weights are gone from here on.
         active_next = 1'b1;
         idx_next = {IDX_WIDTH{1'b0}};
+        sec_next = 4'd0;
+        sec_last_next = section_last(4'd0);
+        ofs_next = {IDX_WIDTH{1'b0}};
+        first_next = 1'b1;
         crc_next = `LENET_CRC32_INIT;
         error_next = `LENET_ERR_OK;
         valid_next = 1'b0;
@@ -314,6 +357,14 @@ always @* begin
         end
         if (idx_reg <= CRC_IDX) begin
             idx_next = idx_reg + 1'b1;
+            ofs_next = ofs_reg + 1'b1;
+            first_next = 1'b0;
+            if (idx_reg == sec_last_reg) begin
+                sec_next = sec_reg + 1'b1;
+                sec_last_next = section_last(sec_reg + 1'b1);
+                ofs_next = {IDX_WIDTH{1'b0}};
+                first_next = 1'b1;
+            end
         end
         // The first error of a job is the one reported; a word's contents are
         // checked before its TLAST.
@@ -351,6 +402,10 @@ end
 always @(posedge clk) begin
     active_reg <= active_next;
     idx_reg <= idx_next;
+    sec_reg <= sec_next;
+    sec_last_reg <= sec_last_next;
+    ofs_reg <= ofs_next;
+    first_reg <= first_next;
     crc_reg <= crc_next;
     error_reg <= error_next;
     done_reg <= done_next;
