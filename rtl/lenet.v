@@ -186,7 +186,7 @@ lenet_weight_loader #(
 localparam ROW_WORDS = `LENET_IMAGE_SIDE / 4;
 localparam ROWS = `LENET_IMAGE_SIDE;
 
-wire                         buf_wr_en, buf_wr_sel, img_release, img_rd_sel;
+wire                         buf_wr_en, buf_wr_sel, img_release, img_rd_sel, img_rd_zero;
 wire [$clog2(ROWS)-1:0]      buf_wr_row;
 wire [$clog2(ROW_WORDS)-1:0] buf_wr_slot;
 wire [31:0]                  buf_wr_data;
@@ -208,7 +208,7 @@ lenet_image_buf #(.ROW_WORDS(ROW_WORDS), .ROWS(ROWS)) image_buf_inst (
     .clk(ap_clk),
     .wr_en(buf_wr_en), .wr_sel(buf_wr_sel), .wr_row(buf_wr_row), .wr_slot(buf_wr_slot),
     .wr_data(buf_wr_data),
-    .rd_sel(img_rd_sel), .rd_row(img_rd_row[$clog2(ROWS)-1:0]), .rd_data(img_rd_data)
+    .rd_sel(img_rd_sel), .rd_row(img_rd_row[$clog2(ROWS)-1:0]), .rd_zero(img_rd_zero), .rd_data(img_rd_data)
 );
 
 // --- compute and output ----------------------------------------------------------
@@ -227,7 +227,7 @@ lenet_engine #(
 ) engine_inst (
     .clk(ap_clk), .rst(rst),
     .img_full(img_full), .img_release(img_release), .img_rd_sel(img_rd_sel),
-    .img_rd_row(img_rd_row), .img_rd_data(img_rd_data),
+    .img_rd_row(img_rd_row), .img_rd_zero(img_rd_zero), .img_rd_data(img_rd_data),
     .wbank_wr_en(wbank_wr_en), .wbank_wr_lanes(wbank_wr_lanes), .wbank_wr_addr(wbank_wr_addr),
     .wbank_wr_data(wbank_wr_data),
     .bbank_wr_en(bbank_wr_en), .bbank_wr_lanes(bbank_wr_lanes), .bbank_wr_addr(bbank_wr_addr),

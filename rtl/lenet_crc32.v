@@ -4,9 +4,9 @@
 //
 // The step is linear over GF(2): each result bit is the parity of a fixed
 // set of crc_in's and data's bits. The sets are found at elaboration by
-// running the bit-serial definition (`serial`) on every unit vector, so the
-// hardware is one balanced XOR tree per bit, a few LUTs deep, where the
-// serial loop written out would be a chain 32 XORs long.
+// running the bit-serial definition on dependency masks, so the hardware is
+// one balanced XOR tree per bit, a few LUTs deep, where the serial loop
+// written out would be a chain 32 XORs long.
 
 `resetall
 `timescale 1ns / 1ps
@@ -21,37 +21,33 @@ module lenet_crc32 (
 
 localparam [31:0] POLY = `LENET_CRC32_POLY;
 
-// The definition: the word's bits enter LSB first, which is byte 0 first.
-function [31:0] serial(input [31:0] crc, input [31:0] word);
-    integer i;
-    reg fb;
+// The bit-serial definition (the word's bits enter LSB first, which is byte
+// 0 first), run once at elaboration on dependency masks instead of bits:
+// entry o says which of {data, crc_in} (bits 63:32 and 31:0) result bit o is
+// the parity of. One call: Yosys evaluates constant functions slowly.
+function [32*64-1:0] dependencies(input [31:0] poly);
+    integer i, j;
+    reg [63:0] fb;
     begin
-        serial = crc;
+        for (j = 0; j < 32; j = j + 1) begin
+            dependencies[j*64 +: 64] = 64'd1 << j;
+        end
         for (i = 0; i < 32; i = i + 1) begin
-            fb = serial[0] ^ word[i];
-            serial = {1'b0, serial[31:1]} ^ (fb ? POLY : 32'd0);
+            fb = dependencies[0 +: 64] ^ (64'd1 << (32 + i));
+            for (j = 0; j < 31; j = j + 1) begin
+                dependencies[j*64 +: 64] = dependencies[(j+1)*64 +: 64] ^ (poly[j] ? fb : 64'd0);
+            end
+            dependencies[31*64 +: 64] = poly[31] ? fb : 64'd0;
         end
     end
 endfunction
 
-// which bits of the remainder (of_data = 0) or of the word (1) result bit o depends on
-function [31:0] taps(input integer o, input integer of_data);
-    integer j;
-    reg [31:0] unit;
-    begin
-        for (j = 0; j < 32; j = j + 1) begin
-            unit = 32'd1 << j;
-            taps[j] = of_data ? serial(32'd0, unit) >> o : serial(unit, 32'd0) >> o;
-        end
-    end
-endfunction
+localparam [32*64-1:0] DEPS = dependencies(POLY);
 
 genvar o;
 generate
     for (o = 0; o < 32; o = o + 1) begin : out_bit
-        localparam [31:0] CRC_TAPS = taps(o, 0);
-        localparam [31:0] DATA_TAPS = taps(o, 1);
-        assign crc_out[o] = ^(crc_in & CRC_TAPS) ^ ^(data & DATA_TAPS);
+        assign crc_out[o] = ^({data, crc_in} & DEPS[o*64 +: 64]);
     end
 endgenerate
 

@@ -39,6 +39,7 @@ module lenet_engine #(
     output wire                   img_release,
     output wire                   img_rd_sel,
     output wire [4:0]             img_rd_row,
+    output wire                   img_rd_zero,   // the row is conv1's padding: read zeros
     input  wire [`LENET_IMAGE_SIDE*8-1:0] img_rd_data,
 
     // weights, biases and shifts from the loader
@@ -74,7 +75,6 @@ wire [2:0]             s0_layer;
 wire [3:0]             s0_row;
 wire [WADDR_WIDTH-1:0] s0_waddr;
 wire [BADDR_WIDTH-1:0] s0_baddr;
-wire                   s0_img_zero;
 wire [4:0]             s0_x;
 wire [3:0]             s0_act_lane, s0_act_row;
 wire [6:0]             s0_k;
@@ -93,7 +93,7 @@ lenet_sequencer #(
     .step_valid(s0_valid), .step_layer(s0_layer), .step_first(s0_first), .step_last(s0_last),
     .step_pool_first(s0_pfirst), .step_pool_last(s0_plast), .step_row_last(s0_rlast),
     .step_row(s0_row), .step_waddr(s0_waddr), .step_baddr(s0_baddr),
-    .step_img_row(img_rd_row), .step_img_zero(s0_img_zero), .step_x(s0_x),
+    .step_img_row(img_rd_row), .step_img_zero(img_rd_zero), .step_x(s0_x),
     .step_act_lane(s0_act_lane), .step_act_row(s0_act_row), .step_k(s0_k)
 );
 
@@ -149,7 +149,7 @@ wire [(TAPS+1)*8-1:0]                window;
 
 lenet_operand_fetch #(.LANES(LANES), .TAPS(TAPS)) fetch_inst (
     .clk(clk),
-    .layer(s0_layer), .img_zero(s0_img_zero), .x(s0_x), .act_lane(s0_act_lane),
+    .layer(s0_layer), .x(s0_x), .act_lane(s0_act_lane),
     .act_row(s0_act_row), .k(s0_k),
     .img_row(img_rd_data),
     .p1_wr_en(p1_wr_en), .p1_wr_row(p1_wr_row), .p1_wr_data(p1_wr_data),

@@ -214,7 +214,34 @@ assign step_act_row = arow_q;
 assign step_k = k_q;
 
 // the image row a conv1 step reads, in padded coordinates
-wire [5:0] prow = {py_reg, dy_reg} + ky_reg[5:0];
+// Where a conv step reads (conv1: image row 2py+dy+ky, padded; conv2: pool1
+// row 2py+dy+ky) as tables of py, dy and ky (ky < TAPS in conv layers): a
+// few LUTs, where the add and the compares would be carry chains in a row.
+localparam TI = 4 + 1 + 3;  // table index bits: py, dy, ky
+localparam TW = 1 + 5 + 4;  // entry: padding row, image row, pool1 row
+function [(1 << TI)*TW-1:0] conv_rows(input integer pad);
+    integer i, r;
+    reg [4:0] image_row;
+    reg [3:0] pool_row;
+    begin
+        for (i = 0; i < (1 << TI); i = i + 1) begin
+            r = 2 * (i >> 4) + ((i >> 3) & 1) + (i & 7);
+            image_row = r - pad;
+            pool_row = r;
+            conv_rows[i*TW +: TW] = {r < pad || r >= pad + `LENET_IMAGE_SIDE, image_row, pool_row};
+        end
+    end
+endfunction
+localparam [(1 << TI)*TW-1:0] CONV_ROWS = conv_rows(`LENET_PAD);
+
+wire [TW-1:0] conv_row [0:(1 << TI)-1];
+genvar t;
+generate
+    for (t = 0; t < (1 << TI); t = t + 1) begin : conv_row_table
+        assign conv_row[t] = CONV_ROWS[t*TW +: TW];
+    end
+endgenerate
+wire [TW-1:0] rows_of_step = conv_row[{py_reg, dy_reg, ky_reg[2:0]}];
 
 always @* begin
     state_next = state_reg;
@@ -330,12 +357,12 @@ always @(posedge clk) begin
     row_q <= py_reg;
     waddr_q <= wbase + wofs_reg;
     baddr_q <= bbase + (is_fc ? py_reg : 4'd0);
-    img_row_q <= prow[4:0] - `LENET_PAD;
-    img_zero_q <= prow < `LENET_PAD || prow >= `LENET_PAD + `LENET_IMAGE_SIDE;
+    img_row_q <= rows_of_step[4 +: 5];
+    img_zero_q <= rows_of_step[TW-1];
     // conv1 (and a mirrored conv2) computes columns 2px and 2px+1 at once, else column 2px+dx
     x_q <= {px_reg, dx_reg};
     lane_q <= ci_reg;
-    arow_q <= layer_reg == L_CONV2 ? {py_reg[2:0], dy_reg} + ky_reg[3:0] : ky_reg[3:0];
+    arow_q <= layer_reg == L_CONV2 ? rows_of_step[0 +: 4] : ky_reg[3:0];
     k_q <= ky_reg;
 
     if (rst) begin

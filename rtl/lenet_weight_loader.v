@@ -133,17 +133,17 @@ function [IDX_WIDTH-1:0] section_last(input [3:0] sec);
     endcase
 endfunction
 
-// a weight section's rows (one per output): entries of TAPS weights per row,
-// weights in a row's last entry
+// a weight section's rows (one per output): the index of a row's last entry
+// of TAPS weights, and the weights in it
 `define LENET_ENTRIES(n) (((n) + TAPS - 1) / TAPS)
 `define LENET_LAST_TAKE(n) ((n) - (`LENET_ENTRIES(n) - 1) * TAPS)
-function [6:0] row_entries_of(input [3:0] sec);
+function [6:0] last_entry_of(input [3:0] sec);
     case (sec)
-        SEC_CONV1_W: row_entries_of = `LENET_ENTRIES(`LENET_CONV1_IN * K * K);
-        SEC_CONV2_W: row_entries_of = `LENET_ENTRIES(`LENET_CONV2_IN * K * K);
-        SEC_FC1_W:   row_entries_of = `LENET_ENTRIES(`LENET_FC1_IN);
-        SEC_FC2_W:   row_entries_of = `LENET_ENTRIES(`LENET_FC2_IN);
-        default:     row_entries_of = `LENET_ENTRIES(`LENET_FC3_IN);
+        SEC_CONV1_W: last_entry_of = `LENET_ENTRIES(`LENET_CONV1_IN * K * K) - 1;
+        SEC_CONV2_W: last_entry_of = `LENET_ENTRIES(`LENET_CONV2_IN * K * K) - 1;
+        SEC_FC1_W:   last_entry_of = `LENET_ENTRIES(`LENET_FC1_IN) - 1;
+        SEC_FC2_W:   last_entry_of = `LENET_ENTRIES(`LENET_FC2_IN) - 1;
+        default:     last_entry_of = `LENET_ENTRIES(`LENET_FC3_IN) - 1;
     endcase
 endfunction
 
@@ -232,7 +232,7 @@ lenet_weight_repack #(
     .in_valid(accept && is_wsec),
     .in_first(wsec_first),
     .in_data(s_tdata),
-    .row_entries(row_entries_of(sec_reg)),
+    .last_entry(last_entry_of(sec_reg)),
     .last_take(last_take_of(sec_reg)),
     .rows(rows_of(sec_reg)),
     .out_valid(rp_valid),
@@ -297,18 +297,22 @@ assign bbank_wr_data = b_data_reg;
 wire [LANES-1:0] b_lane = {{LANES-1{1'b0}}, 1'b1} << ofs_reg[LANE_BITS-1:0];
 // The requantization's rounding term 1 << (s-1) (s > 0) of the layer, added
 // to its biases here once instead of to every accumulator (lenet_requant.v);
-// fc3 is not requantized. Registered from the section a clock earlier: the
-// layer's weight section (or its bias section) is under way by then, and the
-// shifts (blob word 3) came long before.
+// fc3 is not requantized. Registered in two steps from the section (the
+// shift, then its decoding): the layer's weight section is under way long
+// before its first bias word, and the shifts (blob word 3) came before that.
+reg [4:0]  b_shift_reg = 5'd0;
 reg [31:0] round_reg = 32'd0;
-wire [4:0] b_shift = sec_reg == SEC_CONV1_W || sec_reg == SEC_CONV1_B ? shifts_reg[0*SS +: SB]
-                   : sec_reg == SEC_CONV2_W || sec_reg == SEC_CONV2_B ? shifts_reg[1*SS +: SB]
-                   : sec_reg == SEC_FC1_W || sec_reg == SEC_FC1_B ? shifts_reg[2*SS +: SB]
-                   : sec_reg == SEC_FC2_W || sec_reg == SEC_FC2_B ? shifts_reg[3*SS +: SB]
-                   : 5'd0;
+integer    rb;
 
 always @(posedge clk) begin
-    round_reg <= b_shift == 5'd0 ? 32'd0 : 32'd1 << (b_shift - 5'd1);
+    b_shift_reg <= sec_reg == SEC_CONV1_W || sec_reg == SEC_CONV1_B ? shifts_reg[0*SS +: SB]
+                 : sec_reg == SEC_CONV2_W || sec_reg == SEC_CONV2_B ? shifts_reg[1*SS +: SB]
+                 : sec_reg == SEC_FC1_W || sec_reg == SEC_FC1_B ? shifts_reg[2*SS +: SB]
+                 : sec_reg == SEC_FC2_W || sec_reg == SEC_FC2_B ? shifts_reg[3*SS +: SB]
+                 : 5'd0;
+    for (rb = 0; rb < 32; rb = rb + 1) begin
+        round_reg[rb] <= b_shift_reg == rb + 1;
+    end
     b_en_reg <= accept && is_bsec;  // int32 sections have no padding words
     b_lanes_reg <= sec_reg == SEC_CONV1_B ? b_lane | (b_lane << MIRROR)
                  : sec_reg == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)

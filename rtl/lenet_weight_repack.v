@@ -29,7 +29,7 @@ module lenet_weight_repack #(
     input  wire                       in_first,    // first word of a section: start at row 0
     input  wire [31:0]                in_data,
     // the section's shape, taken with in_first
-    input  wire [ENTRY_WIDTH-1:0]     row_entries, // entries per row (>= 1)
+    input  wire [ENTRY_WIDTH-1:0]     last_entry,  // a row's last entry: entries per row - 1
     input  wire [2:0]                 last_take,   // weights in a row's last entry (1..TAPS)
     input  wire [ROW_WIDTH-1:0]       rows,        // rows in the section
 
@@ -55,7 +55,7 @@ reg [RING*8-1:0]      ring_reg = {RING*8{1'b0}}, ring_next;
 reg [RB-1:0]          rd_reg = {RB{1'b0}}, rd_next;        // first waiting byte
 reg [RW-1:0]          wr_reg = {RW{1'b0}}, wr_next;        // word slot of the next word
 reg [CW-1:0]          count_reg = {CW{1'b0}}, count_next;  // bytes waiting
-reg [ENTRY_WIDTH-1:0] row_entries_reg = {ENTRY_WIDTH{1'b0}}, row_entries_next;
+reg [ENTRY_WIDTH-1:0] last_entry_reg = {ENTRY_WIDTH{1'b0}}, last_entry_next;
 reg [2:0]             last_take_reg = 3'd0, last_take_next;
 reg [ROW_WIDTH-1:0]   rows_left_reg = {ROW_WIDTH{1'b0}}, rows_left_next;  // rows not yet out, this one included
 reg                   more_reg = 1'b0, more_next;          // rows_left_reg != 0
@@ -76,7 +76,8 @@ assign out_entry = out_entry_reg;
 
 // the entry at the front: TAPS bytes, or the row's last ones
 wire [2:0] take = last_reg ? last_take_reg : TAPS;
-wire       emit = more_reg && count_reg >= take && !(in_valid && in_first);
+// (a section's first word overrides everything an emit would change)
+wire       emit = more_reg && count_reg >= take;
 
 integer n;
 
@@ -85,7 +86,7 @@ always @* begin
     rd_next = rd_reg;
     wr_next = wr_reg;
     count_next = count_reg;
-    row_entries_next = row_entries_reg;
+    last_entry_next = last_entry_reg;
     last_take_next = last_take_reg;
     rows_left_next = rows_left_reg;
     more_next = more_reg;
@@ -93,7 +94,7 @@ always @* begin
     entry_next = entry_reg;
     ents_left_next = ents_left_reg;
     last_next = last_reg;
-    out_valid_next = emit;
+    out_valid_next = emit && !(in_valid && in_first);
     out_row_next = row_reg;
     out_entry_next = entry_reg;
 
@@ -110,8 +111,8 @@ always @* begin
         last_next = ents_left_reg == 1;
         if (last_reg) begin
             entry_next = {ENTRY_WIDTH{1'b0}};
-            ents_left_next = row_entries_reg - 1'b1;
-            last_next = row_entries_reg == 1;
+            ents_left_next = last_entry_reg;
+            last_next = last_entry_reg == 0;
             row_next = row_reg + 1'b1;
             rows_left_next = rows_left_reg - 1'b1;
             more_next = rows_left_reg != 1;
@@ -123,14 +124,14 @@ always @* begin
         rd_next = {RB{1'b0}};
         wr_next = 1;
         count_next = 4;
-        row_entries_next = row_entries;
+        last_entry_next = last_entry;
         last_take_next = last_take;
         rows_left_next = rows;
         more_next = rows != 0;
         row_next = {ROW_WIDTH{1'b0}};
         entry_next = {ENTRY_WIDTH{1'b0}};
-        ents_left_next = row_entries - 1'b1;
-        last_next = row_entries == 1;
+        ents_left_next = last_entry;
+        last_next = last_entry == 0;
     end else if (in_valid) begin
         // the word joins behind the bytes still waiting (at most RING - 4 of them)
         ring_next[wr_reg*32 +: 32] = in_data;
@@ -144,7 +145,7 @@ always @(posedge clk) begin
     rd_reg <= rd_next;
     wr_reg <= wr_next;
     count_reg <= count_next;
-    row_entries_reg <= row_entries_next;
+    last_entry_reg <= last_entry_next;
     last_take_reg <= last_take_next;
     rows_left_reg <= rows_left_next;
     more_reg <= more_next;
