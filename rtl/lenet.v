@@ -92,9 +92,9 @@ localparam BADDR_WIDTH = $clog2(BDEPTH);
 // conv2 mirrored onto lanes CONV2_OUT.. when there are enough lanes (0: not)
 localparam MIRROR_CONV2 = LANES >= 2 * `LENET_CONV2_OUT ? `LENET_CONV2_OUT : 0;
 // Clocks from a step's issue to its result landing in an activation memory
-// (S0..S7 of lenet_engine, the pool's second stage and the write), so a
+// (S0..S8 of lenet_engine, the pool's second stage and the write), so a
 // layer never reads early.
-localparam DRAIN_CYCLES = 10;
+localparam DRAIN_CYCLES = 11;
 
 initial begin
     if (TAPS != K) begin

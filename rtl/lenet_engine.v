@@ -3,8 +3,8 @@
 // the logits. Stages (S0 = the step as issued):
 //   S1 weight bank read, activation read    S2 window, packed weights; multiply
 //   S3 add the taps in pairs                S4 add the pairs; bias bank read
-//   S5 accumulate                           S6 requantize (fc3: logits out)
-//   S7 pool / write a layer's result
+//   S5 accumulate                           S6 requantize: shift (fc3: logits out)
+//   S7 requantize: clamp                    S8 pool / write a layer's result
 
 `resetall
 `timescale 1ns / 1ps
@@ -103,8 +103,9 @@ wire [TW-1:0] tok0 = {s0_valid, s0_layer, s0_first, s0_last, s0_pfirst, s0_plast
                       s0_row, s0_baddr};
 reg  [TW-1:0] tok1 = {TW{1'b0}}, tok2 = {TW{1'b0}}, tok3 = {TW{1'b0}};
 reg  [TW-1:0] tok4 = {TW{1'b0}}, tok5 = {TW{1'b0}}, tok6 = {TW{1'b0}}, tok7 = {TW{1'b0}};
+reg  [TW-1:0] tok8 = {TW{1'b0}};
 always @(posedge clk) begin
-    {tok7, tok6, tok5, tok4, tok3, tok2, tok1} <= {tok6, tok5, tok4, tok3, tok2, tok1, tok0};
+    {tok8, tok7, tok6, tok5, tok4, tok3, tok2, tok1} <= {tok7, tok6, tok5, tok4, tok3, tok2, tok1, tok0};
     if (rst) begin
         tok1[TW-1] <= 1'b0;
         tok2[TW-1] <= 1'b0;
@@ -113,6 +114,7 @@ always @(posedge clk) begin
         tok5[TW-1] <= 1'b0;
         tok6[TW-1] <= 1'b0;
         tok7[TW-1] <= 1'b0;
+        tok8[TW-1] <= 1'b0;
     end
 end
 
@@ -194,13 +196,13 @@ lenet_requant #(.LANES(LANES)) requant_inst (.clk(clk), .acc(acc), .shift(shift_
 assign logits_valid = `TOK_VALID(tok6) && tok6_last && `TOK_LAYER(tok6) == L_FC3;
 assign logits = acc[0 +: `LENET_NUM_CLASSES*32];
 
-// --- S7: pool and write --------------------------------------------------------
+// --- S8: pool and write --------------------------------------------------------
 
 lenet_layer_writer #(.LANES(LANES), .MIRROR(MIRROR), .MIRROR_CONV2(MIRROR_CONV2)) writer_inst (
     .clk(clk), .rst(rst),
-    .valid(`TOK_VALID(tok7)), .layer(`TOK_LAYER(tok7)), .last(tok7[TW-6]),
-    .pool_first(tok7[TW-7]), .pool_last(tok7[TW-8]), .row_last(tok7[TW-9]),
-    .row(tok7[TW-10 -: 4]), .q(q),
+    .valid(`TOK_VALID(tok8)), .layer(`TOK_LAYER(tok8)), .last(tok8[TW-6]),
+    .pool_first(tok8[TW-7]), .pool_last(tok8[TW-8]), .row_last(tok8[TW-9]),
+    .row(tok8[TW-10 -: 4]), .q(q),
     .p1_wr_en(p1_wr_en), .p1_wr_row(p1_wr_row), .p1_wr_data(p1_wr_data),
     .p2_wr_en(p2_wr_en), .p2_wr_row(p2_wr_row), .p2_wr_data(p2_wr_data),
     .f1_wr_en(f1_wr_en), .f2_wr_en(f2_wr_en), .f_wr_pass(f_wr_pass), .f_wr_data(f_wr_data)

@@ -67,7 +67,11 @@ assign error = error_reg;
 assign images = images_reg;
 assign buf_full = full_reg;
 // Hold the stream while the buffer to fill still waits for the engine.
-assign s_tready = active_reg && (discard_reg || !full_reg[sel_reg]);
+// Registered from the next state (the same value a clock-edge later), so
+// TREADY and the buffer's write enable come straight from a flip-flop.
+reg  ready_reg = 1'b0;
+wire ready_next;
+assign s_tready = ready_reg;
 
 wire accept = s_tvalid && s_tready;
 // the word at (row_reg, slot_reg) is an image's last: a register, set a word
@@ -147,7 +151,10 @@ always @* begin
     end
 end
 
+assign ready_next = active_next && (discard_next || !full_next[sel_next]);
+
 always @(posedge clk) begin
+    ready_reg <= ready_next;
     active_reg <= active_next;
     discard_reg <= discard_next;
     finished_reg <= finished_next;
@@ -162,6 +169,7 @@ always @(posedge clk) begin
     full_reg <= full_next;
 
     if (rst) begin
+        ready_reg <= 1'b0;
         active_reg <= 1'b0;
         discard_reg <= 1'b0;
         finished_reg <= 1'b0;

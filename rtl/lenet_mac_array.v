@@ -120,17 +120,34 @@ function [NT*SW-1:0] low_terms(input [TAPS*PW-1:0] p);
     end
 endfunction
 
+// The borrows are counted with gates, not `+`: an adder per bit would be
+// mapped to a carry chain each, five in a row in front of the pair sums.
+localparam CB = $clog2(TAPS + 1);      // bits of the borrow count
+
+function [CB-1:0] ones(input [TAPS-1:0] v);
+    integer t, b;
+    reg carry;
+    begin
+        ones = {CB{1'b0}};
+        for (t = 0; t < TAPS; t = t + 1) begin
+            carry = v[t];
+            for (b = 0; b < CB; b = b + 1) begin
+                {ones[b], carry} = {ones[b] ^ carry, ones[b] & carry};
+            end
+        end
+    end
+endfunction
+
 function [NT*SW-1:0] high_terms(input [TAPS*PW-1:0] p);
     integer t;
-    reg [SW-1:0] borrows;
+    reg [TAPS-1:0] borrows;
     begin
         high_terms = {NT*SW{1'b0}};
-        borrows = {SW{1'b0}};
         for (t = 0; t < TAPS; t = t + 1) begin
             high_terms[t*SW +: SW] = {{SW-(PW-LO){p[t*PW+PW-1]}}, p[t*PW+LO +: PW-LO]};
-            borrows = borrows + p[t*PW+LO-1];
+            borrows[t] = p[t*PW+LO-1];
         end
-        high_terms[TAPS*SW +: SW] = borrows;
+        high_terms[TAPS*SW +: SW] = {{SW-CB{1'b0}}, ones(borrows)};
     end
 endfunction
 

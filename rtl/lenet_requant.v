@@ -1,6 +1,7 @@
 // Requantization of every lane's accumulator (docs/contract.md section 1):
 // out = clamp((acc + r) >>> s, 0, 255), r = 1 << (s-1) for s > 0, the add
-// wrapping modulo 2^32. The clamp's lower bound is the ReLU. One stage.
+// wrapping modulo 2^32. The clamp's lower bound is the ReLU. Two stages:
+// the shift and the saturation tests, then the clamp.
 // The rounding term r is already in the accumulator: the weight loader adds
 // it to every bias (addition modulo 2^32 does not care when), which keeps a
 // 32-bit adder off this stage.
@@ -15,7 +16,7 @@ module lenet_requant #(
     input  wire               clk,
     input  wire [LANES*32-1:0] acc,     // bias + r + sum of products
     input  wire [4:0]          shift,
-    output wire [LANES*8-1:0]  q       // one clock later
+    output wire [LANES*8-1:0]  q       // two clocks later
 );
 
 // Written without the shifted value itself, which would put a 32-bit barrel
@@ -28,6 +29,8 @@ generate
         wire [38:0] a_ext = {7'd0, a};       // zeros above bit 31: the shift of a non-negative acc
         wire [7:0]  low = a_ext[shift +: 8];
         reg         big;
+        reg         neg_reg = 1'b0, big_reg = 1'b0;
+        reg  [7:0]  low_reg = 8'd0;
         reg  [7:0]  q_reg = 8'd0;
         integer     j;
 
@@ -39,13 +42,10 @@ generate
         end
 
         always @(posedge clk) begin
-            if (a[31]) begin
-                q_reg <= 8'd0;
-            end else if (big) begin
-                q_reg <= 8'd255;
-            end else begin
-                q_reg <= low;
-            end
+            neg_reg <= a[31];
+            big_reg <= big;
+            low_reg <= low;
+            q_reg <= neg_reg ? 8'd0 : big_reg ? 8'd255 : low_reg;
         end
 
         assign q[l*8 +: 8] = q_reg;

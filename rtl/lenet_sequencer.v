@@ -160,6 +160,10 @@ function [5:0] ends_at_start(input [2:0] layer);
                      px_max_of(layer) == 0, py_max_of(layer) == 0};
 endfunction
 
+// the next layer's start flags, ready before the drain ends
+reg [5:0] next_ends_reg = 6'd0;
+always @(posedge clk) next_ends_reg <= ends_at_start(layer_reg + 1'b1);
+
 wire is_fc = layer_reg == L_FC1 || layer_reg == L_FC2 || layer_reg == L_FC3;
 
 // Each loop counter has a register saying it is at its bound, kept up to
@@ -214,34 +218,14 @@ assign step_act_row = arow_q;
 assign step_k = k_q;
 
 // the image row a conv1 step reads, in padded coordinates
-// Where a conv step reads (conv1: image row 2py+dy+ky, padded; conv2: pool1
-// row 2py+dy+ky) as tables of py, dy and ky (ky < TAPS in conv layers): a
-// few LUTs, where the add and the compares would be carry chains in a row.
-localparam TI = 4 + 1 + 3;  // table index bits: py, dy, ky
-localparam TW = 1 + 5 + 4;  // entry: padding row, image row, pool1 row
-function [(1 << TI)*TW-1:0] conv_rows(input integer pad);
-    integer i, r;
-    reg [4:0] image_row;
-    reg [3:0] pool_row;
-    begin
-        for (i = 0; i < (1 << TI); i = i + 1) begin
-            r = 2 * (i >> 4) + ((i >> 3) & 1) + (i & 7);
-            image_row = r - pad;
-            pool_row = r;
-            conv_rows[i*TW +: TW] = {r < pad || r >= pad + `LENET_IMAGE_SIDE, image_row, pool_row};
-        end
-    end
-endfunction
-localparam [(1 << TI)*TW-1:0] CONV_ROWS = conv_rows(`LENET_PAD);
+// The row a conv step reads (conv1: padded image row, conv2: pool1 row) is
+// 2py + dy + ky. It is kept in a register that moves with the loops (ky
+// counts it up; when ky wraps it restarts from 2py + dy, also a register),
+// so the step's image row, padding and pool1 row are one LUT away from it
+// rather than behind an adder and compares. Only conv layers use it.
+reg [5:0] crow_reg = 6'd0, crow_next;   // 2py + dy + ky
+reg [4:0] cbase_reg = 5'd0, cbase_next; // 2py + dy
 
-wire [TW-1:0] conv_row [0:(1 << TI)-1];
-genvar t;
-generate
-    for (t = 0; t < (1 << TI); t = t + 1) begin : conv_row_table
-        assign conv_row[t] = CONV_ROWS[t*TW +: TW];
-    end
-endgenerate
-wire [TW-1:0] rows_of_step = conv_row[{py_reg, dy_reg, ky_reg[2:0]}];
 
 always @* begin
     state_next = state_reg;
@@ -262,6 +246,8 @@ always @* begin
     end_dy_next = end_dy_reg;
     end_px_next = end_px_reg;
     end_py_next = end_py_reg;
+    crow_next = crow_reg;
+    cbase_next = cbase_reg;
 
     // switch buffers once the release (naming the buffer read) has gone out
     if (release_reg) begin
@@ -280,6 +266,13 @@ always @* begin
             // conv weights repeat for every output; fc weights run through the bank
             wofs_next = acc_last && !is_fc ? {WADDR_WIDTH{1'b0}} : wofs_reg + 1'b1;
             ky_next = end_ky_reg ? 7'd0 : ky_reg + 1'b1;
+            // 2py + dy moves when dy does: +1 (dy 0 -> 1, or dy 1 -> 0 with py + 1),
+            // -1 (dy 1 -> 0 with px + 1: the next pool window of the row), 0 at the end
+            if (wrap_dx) begin
+                cbase_next = !end_dy_reg || end_px_reg ? cbase_reg + 1'b1 : cbase_reg - 1'b1;
+                if (layer_done) cbase_next = 5'd0;
+            end
+            crow_next = end_ky_reg ? {1'b0, cbase_next} : crow_reg + 1'b1;
             end_ky_next = end_ky_reg ? ky_max_of(layer_reg) == 0 : ky_reg == ky_max_of(layer_reg) - 1;
             if (end_ky_reg) begin
                 ci_next = end_ci_reg ? 4'd0 : ci_reg + 1'b1;
@@ -301,9 +294,9 @@ always @* begin
                 py_next = end_py_reg ? 4'd0 : py_reg + 1'b1;
                 end_py_next = end_py_reg ? py_max_of(layer_reg) == 0 : py_reg == py_max_of(layer_reg) - 1;
             end
+            drain_next = DRAIN_CYCLES;  // (counted down only in S_DRAIN)
             if (layer_done) begin
                 wofs_next = {WADDR_WIDTH{1'b0}};
-                drain_next = DRAIN_CYCLES;
                 state_next = S_DRAIN;
             end
         end
@@ -318,7 +311,7 @@ always @* begin
                 end else begin
                     layer_next = layer_reg + 1'b1;
                     {end_ky_next, end_ci_next, end_dx_next, end_dy_next, end_px_next, end_py_next} =
-                        ends_at_start(layer_reg + 1'b1);
+                        next_ends_reg;
                     state_next = S_RUN;
                 end
             end
@@ -346,6 +339,8 @@ always @(posedge clk) begin
     end_dy_reg <= end_dy_next;
     end_px_reg <= end_px_next;
     end_py_reg <= end_py_next;
+    crow_reg <= crow_next;
+    cbase_reg <= cbase_next;
 
     v_reg <= state_reg == S_RUN;
     layer_q <= layer_reg;
@@ -357,12 +352,12 @@ always @(posedge clk) begin
     row_q <= py_reg;
     waddr_q <= wbase + wofs_reg;
     baddr_q <= bbase + (is_fc ? py_reg : 4'd0);
-    img_row_q <= rows_of_step[4 +: 5];
-    img_zero_q <= rows_of_step[TW-1];
+    img_row_q <= crow_reg[4:0] - `LENET_PAD;
+    img_zero_q <= crow_reg < `LENET_PAD || crow_reg >= `LENET_PAD + `LENET_IMAGE_SIDE;
     // conv1 (and a mirrored conv2) computes columns 2px and 2px+1 at once, else column 2px+dx
     x_q <= {px_reg, dx_reg};
     lane_q <= ci_reg;
-    arow_q <= layer_reg == L_CONV2 ? rows_of_step[0 +: 4] : ky_reg[3:0];
+    arow_q <= layer_reg == L_CONV2 ? crow_reg[3:0] : ky_reg[3:0];
     k_q <= ky_reg;
 
     if (rst) begin
@@ -377,6 +372,8 @@ always @(posedge clk) begin
         px_reg <= 4'd0;
         py_reg <= 4'd0;
         wofs_reg <= {WADDR_WIDTH{1'b0}};
+        crow_reg <= 6'd0;
+        cbase_reg <= 5'd0;
         v_reg <= 1'b0;
     end
 end

@@ -89,8 +89,8 @@ localparam [3:0]
     SEC_CONV2_W = 4'd3, SEC_CONV2_B = 4'd4,
     SEC_FC1_W = 4'd5, SEC_FC1_B = 4'd6,
     SEC_FC2_W = 4'd7, SEC_FC2_B = 4'd8,
-    SEC_FC3_W = 4'd9, SEC_FC3_B = 4'd10;
-    // 11: the CRC word
+    SEC_FC3_W = 4'd9, SEC_FC3_B = 4'd10,
+    SEC_CRC = 4'd11;
 
 reg                 active_reg = 1'b0, active_next;
 reg [IDX_WIDTH-1:0] idx_reg = {IDX_WIDTH{1'b0}}, idx_next;
@@ -129,7 +129,7 @@ function [IDX_WIDTH-1:0] section_last(input [3:0] sec);
         SEC_FC2_B:   section_last = `LENET_FC3_W_OFFSET_WORDS - 1;
         SEC_FC3_W:   section_last = `LENET_FC3_B_OFFSET_WORDS - 1;
         SEC_FC3_B:   section_last = CRC_IDX - 1;
-        default:     section_last = {IDX_WIDTH{1'b1}};  // the CRC word's
+        default:     section_last = {IDX_WIDTH{1'b1}};  // SEC_CRC: the last
     endcase
 endfunction
 
@@ -207,6 +207,8 @@ reg [IDX_WIDTH-1:0] sec_last_reg = {IDX_WIDTH{1'b0}}, sec_last_next;  // the sec
 reg [IDX_WIDTH-1:0] ofs_reg = {IDX_WIDTH{1'b0}}, ofs_next;            // idx_reg - the section's start
 reg                 first_reg = 1'b0, first_next;                     // ofs_reg == 0
 
+wire advance;  // the word at idx_reg is accepted and its section's last
+
 wire is_wsec = sec_reg == SEC_CONV1_W || sec_reg == SEC_CONV2_W || sec_reg == SEC_FC1_W
             || sec_reg == SEC_FC2_W || sec_reg == SEC_FC3_W;
 wire is_bsec = sec_reg == SEC_CONV1_B || sec_reg == SEC_CONV2_B || sec_reg == SEC_FC1_B
@@ -215,6 +217,18 @@ wire wsec_first = is_wsec && first_reg;
 
 // --- weight sections: bytes to bank entries --------------------------------
 
+
+// the shape of sec_reg's rows, registered as sec_reg advances (the tables
+// then sit before a register, not before the repacker's state)
+reg [6:0] last_entry_reg = 7'd0, rows_reg = 7'd0;
+reg [2:0] last_take_reg = 3'd0;
+always @(posedge clk) begin
+    if (advance) begin
+        last_entry_reg <= last_entry_of(sec_reg + 1'b1);
+        last_take_reg <= last_take_of(sec_reg + 1'b1);
+        rows_reg <= rows_of(sec_reg + 1'b1);
+    end
+end
 
 wire              rp_valid;
 wire [TAPS*8-1:0] rp_data;
@@ -232,9 +246,9 @@ lenet_weight_repack #(
     .in_valid(accept && is_wsec),
     .in_first(wsec_first),
     .in_data(s_tdata),
-    .last_entry(last_entry_of(sec_reg)),
-    .last_take(last_take_of(sec_reg)),
-    .rows(rows_of(sec_reg)),
+    .last_entry(last_entry_reg),
+    .last_take(last_take_reg),
+    .rows(rows_reg),
     .out_valid(rp_valid),
     .out_data(rp_data),
     .out_row(rp_row),
@@ -330,6 +344,50 @@ end
 
 // --- header, CRC and TLAST checks ------------------------------------------
 
+// where the word at idx_reg is: a header word (idx 0..3), the CRC word, before it
+wire [3:0] at_hdr;
+genvar hw;
+generate
+    for (hw = 0; hw < 4; hw = hw + 1) begin : header_word
+        assign at_hdr[hw] = sec_reg == 4'd0 && ofs_reg[1:0] == hw;
+    end
+endgenerate
+wire at_crc = sec_reg == SEC_CRC && first_reg;
+wire before_crc = sec_reg != SEC_CRC;
+assign advance = accept && !start && (before_crc || at_crc) && idx_reg == sec_last_reg;
+
+// the check stage: the word accepted the clock before, where it was, and the
+// CRC it had to match
+reg        chk_reg = 1'b0, chk_last_reg = 1'b0;
+reg [31:0] chk_data_reg = 32'd0, chk_crc_reg = 32'd0;
+reg [3:0]  chk_hdr_reg = 4'd0;
+reg        chk_at_crc_reg = 1'b0, chk_before_crc_reg = 1'b0;
+
+always @(posedge clk) begin
+    chk_reg <= accept && !start;
+    chk_last_reg <= s_tlast;
+    chk_data_reg <= s_tdata;
+    chk_crc_reg <= ~crc_reg;
+    chk_hdr_reg <= at_hdr;
+    chk_at_crc_reg <= at_crc;
+    chk_before_crc_reg <= before_crc;
+    if (rst) begin
+        chk_reg <= 1'b0;
+    end
+end
+
+wire bad_magic = chk_hdr_reg[0] && chk_data_reg != `LENET_BLOB_MAGIC;
+wire bad_version = chk_hdr_reg[1] && chk_data_reg != `LENET_BLOB_VERSION;
+wire bad_length = chk_hdr_reg[2] && chk_data_reg != `LENET_BLOB_WORDS;
+wire bad_shift = chk_hdr_reg[3] && (chk_data_reg & ~`LENET_SHIFT_MASK) != 32'd0;
+wire bad_crc = chk_at_crc_reg && chk_data_reg != chk_crc_reg;
+wire bad_word = bad_magic || bad_version || bad_length || bad_shift || bad_crc;
+wire [7:0] chk_error = ({8{bad_magic}} & `LENET_ERR_BAD_MAGIC) | ({8{bad_version}} & `LENET_ERR_BAD_VERSION)
+                     | ({8{bad_length}} & `LENET_ERR_BAD_LENGTH) | ({8{bad_shift}} & `LENET_ERR_BAD_SHIFT)
+                     | ({8{bad_crc}} & `LENET_ERR_BAD_CRC)
+                     | ({8{!bad_word && chk_last_reg && chk_before_crc_reg}} & `LENET_ERR_EARLY_TLAST)
+                     | ({8{!bad_word && !chk_last_reg && chk_at_crc_reg}} & `LENET_ERR_LATE_TLAST);
+
 always @* begin
     active_next = active_reg;
     idx_next = idx_reg;
@@ -356,10 +414,10 @@ always @* begin
         error_next = `LENET_ERR_OK;
         valid_next = 1'b0;
     end else if (accept) begin
-        if (idx_reg < CRC_IDX) begin
+        if (before_crc) begin
             crc_next = crc_step;
         end
-        if (idx_reg <= CRC_IDX) begin
+        if (before_crc || at_crc) begin
             idx_next = idx_reg + 1'b1;
             ofs_next = ofs_reg + 1'b1;
             first_next = 1'b0;
@@ -370,36 +428,26 @@ always @* begin
                 first_next = 1'b1;
             end
         end
-        // The first error of a job is the one reported; a word's contents are
-        // checked before its TLAST.
-        if (error_reg == `LENET_ERR_OK) begin
-            if (idx_reg == 0 && s_tdata != `LENET_BLOB_MAGIC) begin
-                error_next = `LENET_ERR_BAD_MAGIC;
-            end else if (idx_reg == 1 && s_tdata != `LENET_BLOB_VERSION) begin
-                error_next = `LENET_ERR_BAD_VERSION;
-            end else if (idx_reg == 2 && s_tdata != `LENET_BLOB_WORDS) begin
-                error_next = `LENET_ERR_BAD_LENGTH;
-            end else if (idx_reg == 3 && (s_tdata & ~`LENET_SHIFT_MASK) != 32'd0) begin
-                error_next = `LENET_ERR_BAD_SHIFT;
-            end else if (idx_reg == CRC_IDX && s_tdata != ~crc_reg) begin
-                error_next = `LENET_ERR_BAD_CRC;
-            end else if (s_tlast && idx_reg < CRC_IDX) begin
-                error_next = `LENET_ERR_EARLY_TLAST;
-            end else if (!s_tlast && idx_reg == CRC_IDX) begin
-                error_next = `LENET_ERR_LATE_TLAST;
-            end
-        end
-        if (idx_reg == 3) begin
+        if (at_hdr[3]) begin
             shifts_next = s_tdata;
         end
-        if (idx_reg == CRC_IDX) begin
+        if (at_crc) begin
             crc_word_next = s_tdata;
         end
         if (s_tlast) begin
             active_next = 1'b0;
-            done_next = 1'b1;
-            valid_next = error_next == `LENET_ERR_OK;
         end
+    end
+
+    // The word of the clock before is checked now (chk_*): the first error of
+    // a job is the one reported, and a word's contents are checked before its
+    // TLAST. Its position checks are exclusive, so they are ORed, not chained.
+    if (chk_reg && error_reg == `LENET_ERR_OK) begin
+        error_next = chk_error;
+    end
+    if (chk_reg && chk_last_reg) begin
+        done_next = 1'b1;
+        valid_next = error_next == `LENET_ERR_OK;
     end
 end
 
