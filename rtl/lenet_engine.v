@@ -180,18 +180,32 @@ lenet_mac_array #(.LANES(LANES), .TAPS(TAPS)) mac_inst (
 
 // the layer's shift, chosen a stage early so that no multiplexer sits in
 // front of the requantizer's barrel shifter
-reg [4:0] shift_reg = 5'd0;
+reg [4:0]  shift_reg = 5'd0;
+reg [22:0] above_reg = 23'd0;  // bit i: the shift is <= i (a thermometer code of it)
+wire [4:0] shift_next = `TOK_LAYER(tok5) == L_CONV1 ? shifts[0*SS +: SB]
+                      : `TOK_LAYER(tok5) == L_CONV2 ? shifts[1*SS +: SB]
+                      : `TOK_LAYER(tok5) == L_FC1 ? shifts[2*SS +: SB] : shifts[3*SS +: SB];
+// bit j of the thermometer: shift <= j, from equality compares (a `<=` each
+// would be a carry chain)
+function [22:0] thermometer(input [4:0] sh);
+    integer i;
+    begin
+        thermometer = 23'd0;
+        for (i = 0; i < 23; i = i + 1) begin
+            thermometer = thermometer | ({23{sh == i}} & ~((23'd1 << i) - 23'd1));
+        end
+    end
+endfunction
+
 always @(posedge clk) begin
-    case (`TOK_LAYER(tok5))
-        L_CONV1: shift_reg <= shifts[0*SS +: SB];
-        L_CONV2: shift_reg <= shifts[1*SS +: SB];
-        L_FC1:   shift_reg <= shifts[2*SS +: SB];
-        default: shift_reg <= shifts[3*SS +: SB];
-    endcase
+    shift_reg <= shift_next;
+    above_reg <= thermometer(shift_next);
 end
 
 wire [LANES*8-1:0] q;
-lenet_requant #(.LANES(LANES)) requant_inst (.clk(clk), .acc(acc), .shift(shift_reg), .q(q));
+lenet_requant #(.LANES(LANES)) requant_inst (
+    .clk(clk), .acc(acc), .shift(shift_reg), .above(above_reg), .q(q)
+);
 
 assign logits_valid = `TOK_VALID(tok6) && tok6_last && `TOK_LAYER(tok6) == L_FC3;
 assign logits = acc[0 +: `LENET_NUM_CLASSES*32];

@@ -142,17 +142,30 @@ function [3:0] py_max_of(input [2:0] layer);
     endcase
 endfunction
 
-reg [WADDR_WIDTH-1:0] wbase;
-reg [BADDR_WIDTH-1:0] bbase;
-always @* begin
-    case (layer_reg)
-        L_CONV1: begin wbase = WBASE_CONV1; bbase = BBASE_CONV1; end
-        L_CONV2: begin wbase = WBASE_CONV2; bbase = BBASE_CONV2; end
-        L_FC1:   begin wbase = WBASE_FC1; bbase = BBASE_FC1; end
-        L_FC2:   begin wbase = WBASE_FC2; bbase = BBASE_FC2; end
-        default: begin wbase = WBASE_FC3; bbase = BBASE_FC3; end
+// (functions in continuous assignments, not an always block: simulators
+// evaluate them at time zero too, though layer_reg starts at its reset value)
+function [WADDR_WIDTH-1:0] wbase_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: wbase_of = WBASE_CONV1;
+        L_CONV2: wbase_of = WBASE_CONV2;
+        L_FC1:   wbase_of = WBASE_FC1;
+        L_FC2:   wbase_of = WBASE_FC2;
+        default: wbase_of = WBASE_FC3;
     endcase
-end
+endfunction
+
+function [BADDR_WIDTH-1:0] bbase_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: bbase_of = BBASE_CONV1;
+        L_CONV2: bbase_of = BBASE_CONV2;
+        L_FC1:   bbase_of = BBASE_FC1;
+        L_FC2:   bbase_of = BBASE_FC2;
+        default: bbase_of = BBASE_FC3;
+    endcase
+endfunction
+
+wire [WADDR_WIDTH-1:0] wbase = wbase_of(layer_reg);
+wire [BADDR_WIDTH-1:0] bbase = bbase_of(layer_reg);
 
 // the end flags of a layer's first step (every counter at 0)
 function [5:0] ends_at_start(input [2:0] layer);

@@ -169,26 +169,6 @@ function [6:0] rows_of(input [3:0] sec);
     endcase
 endfunction
 
-// first bank entry of a weight section, and entries per pass of LANES outputs
-function [WADDR_WIDTH-1:0] wbase_of(input [3:0] sec);
-    case (sec)
-        SEC_CONV1_W: wbase_of = WBASE_CONV1;
-        SEC_CONV2_W: wbase_of = WBASE_CONV2;
-        SEC_FC1_W:   wbase_of = WBASE_FC1;
-        SEC_FC2_W:   wbase_of = WBASE_FC2;
-        default:     wbase_of = WBASE_FC3;
-    endcase
-endfunction
-
-function [WADDR_WIDTH-1:0] pass_entries_of(input [3:0] sec);
-    case (sec)
-        SEC_FC1_W: pass_entries_of = EPR_FC1;
-        SEC_FC2_W: pass_entries_of = EPR_FC2;
-        SEC_FC3_W: pass_entries_of = EPR_FC3;
-        default:   pass_entries_of = 0;  // conv layers fit in one pass
-    endcase
-endfunction
-
 function [BADDR_WIDTH-1:0] bbase_of(input [3:0] sec);
     case (sec)
         SEC_CONV1_B: bbase_of = BBASE_CONV1;
@@ -220,13 +200,16 @@ wire wsec_first = is_wsec && first_reg;
 
 // the shape of sec_reg's rows, registered as sec_reg advances (the tables
 // then sit before a register, not before the repacker's state)
-reg [6:0] last_entry_reg = 7'd0, rows_reg = 7'd0;
-reg [2:0] last_take_reg = 3'd0;
+reg [6:0] last_entry_reg = 7'd0, rows_reg = 7'd0, next_last_entry_reg = 7'd0, next_rows_reg = 7'd0;
+reg [2:0] last_take_reg = 3'd0, next_last_take_reg = 3'd0;
 always @(posedge clk) begin
+    next_last_entry_reg <= last_entry_of(sec_reg + 1'b1);
+    next_last_take_reg <= last_take_of(sec_reg + 1'b1);
+    next_rows_reg <= rows_of(sec_reg + 1'b1);
     if (advance) begin
-        last_entry_reg <= last_entry_of(sec_reg + 1'b1);
-        last_take_reg <= last_take_of(sec_reg + 1'b1);
-        rows_reg <= rows_of(sec_reg + 1'b1);
+        last_entry_reg <= next_last_entry_reg;
+        last_take_reg <= next_last_take_reg;
+        rows_reg <= next_rows_reg;
     end
 end
 
@@ -265,9 +248,18 @@ localparam PASS_BITS = 7 - LANE_BITS;  // rp_row is 7 bits
 function [WADDR_WIDTH-1:0] pass_base(input [3:0] sec, input [PASS_BITS-1:0] pass);
     integer p;
     begin
-        pass_base = wbase_of(sec);
-        for (p = 1; p < (1 << PASS_BITS); p = p + 1) begin
-            if (pass == p) pass_base = wbase_of(sec) + pass_entries_of(sec) * p;
+        pass_base = {WADDR_WIDTH{1'b0}};
+        // every candidate a constant: the loop variable, not `pass`, multiplies
+        for (p = 0; p < (1 << PASS_BITS); p = p + 1) begin
+            if (pass == p) begin
+                case (sec)
+                    SEC_CONV1_W: pass_base = WBASE_CONV1;
+                    SEC_CONV2_W: pass_base = WBASE_CONV2;
+                    SEC_FC1_W:   pass_base = WBASE_FC1 + EPR_FC1 * p;
+                    SEC_FC2_W:   pass_base = WBASE_FC2 + EPR_FC2 * p;
+                    default:     pass_base = WBASE_FC3 + EPR_FC3 * p;
+                endcase
+            end
         end
     end
 endfunction
@@ -359,28 +351,33 @@ assign advance = accept && !start && (before_crc || at_crc) && idx_reg == sec_la
 // the check stage: the word accepted the clock before, where it was, and the
 // CRC it had to match
 reg        chk_reg = 1'b0, chk_last_reg = 1'b0;
-reg [31:0] chk_data_reg = 32'd0, chk_crc_reg = 32'd0;
 reg [3:0]  chk_hdr_reg = 4'd0;
 reg        chk_at_crc_reg = 1'b0, chk_before_crc_reg = 1'b0;
+// the word's compares, made as it arrives
+reg        ne_magic_reg = 1'b0, ne_version_reg = 1'b0, ne_length_reg = 1'b0;
+reg        ne_shift_reg = 1'b0, ne_crc_reg = 1'b0;
 
 always @(posedge clk) begin
     chk_reg <= accept && !start;
     chk_last_reg <= s_tlast;
-    chk_data_reg <= s_tdata;
-    chk_crc_reg <= ~crc_reg;
     chk_hdr_reg <= at_hdr;
     chk_at_crc_reg <= at_crc;
     chk_before_crc_reg <= before_crc;
+    ne_magic_reg <= s_tdata != `LENET_BLOB_MAGIC;
+    ne_version_reg <= s_tdata != `LENET_BLOB_VERSION;
+    ne_length_reg <= s_tdata != `LENET_BLOB_WORDS;
+    ne_shift_reg <= (s_tdata & ~`LENET_SHIFT_MASK) != 32'd0;
+    ne_crc_reg <= s_tdata != ~crc_reg;
     if (rst) begin
         chk_reg <= 1'b0;
     end
 end
 
-wire bad_magic = chk_hdr_reg[0] && chk_data_reg != `LENET_BLOB_MAGIC;
-wire bad_version = chk_hdr_reg[1] && chk_data_reg != `LENET_BLOB_VERSION;
-wire bad_length = chk_hdr_reg[2] && chk_data_reg != `LENET_BLOB_WORDS;
-wire bad_shift = chk_hdr_reg[3] && (chk_data_reg & ~`LENET_SHIFT_MASK) != 32'd0;
-wire bad_crc = chk_at_crc_reg && chk_data_reg != chk_crc_reg;
+wire bad_magic = chk_hdr_reg[0] && ne_magic_reg;
+wire bad_version = chk_hdr_reg[1] && ne_version_reg;
+wire bad_length = chk_hdr_reg[2] && ne_length_reg;
+wire bad_shift = chk_hdr_reg[3] && ne_shift_reg;
+wire bad_crc = chk_at_crc_reg && ne_crc_reg;
 wire bad_word = bad_magic || bad_version || bad_length || bad_shift || bad_crc;
 wire [7:0] chk_error = ({8{bad_magic}} & `LENET_ERR_BAD_MAGIC) | ({8{bad_version}} & `LENET_ERR_BAD_VERSION)
                      | ({8{bad_length}} & `LENET_ERR_BAD_LENGTH) | ({8{bad_shift}} & `LENET_ERR_BAD_SHIFT)
@@ -447,7 +444,8 @@ always @* begin
     end
     if (chk_reg && chk_last_reg) begin
         done_next = 1'b1;
-        valid_next = error_next == `LENET_ERR_OK;
+        // no error before, none in this word, and TLAST not early (error_next == OK)
+        valid_next = error_reg == `LENET_ERR_OK && !bad_word && !chk_before_crc_reg;
     end
 end
 
