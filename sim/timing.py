@@ -148,19 +148,24 @@ def _dsp_setup(port: str, p: dict[str, int | str]) -> float | None:
 
 
 def _dsp_cko(p: dict[str, int | str]) -> float:
-    """Clock to P of a registered DSP48E1: the slowest register that drives P (cells_sim.v P.arrival).
+    """Clock to P of a registered DSP48E1 (cells_sim.v P.arrival): the slowest register that drives P.
 
-    cells_sim.v takes the first register present in a fixed order; here every one present counts.
+    Without PREG, P is driven by the M register (or, without MREG, by the input registers through
+    the multiplier) and by the C register. cells_sim.v takes the first of them present in a fixed
+    order; here the slowest of those present counts.
     """
     if p["PREG"]:
         return 0.329
     mult, dport = p["USE_MULT"] == "MULTIPLY", p["USE_DPORT"] == "TRUE"
     if mult and dport:
-        table = {"CREG": 1.687, "MREG": 1.671, "AREG": 3.935, "DREG": 3.908, "ADREG": 2.958, "BREG": 2.813}
+        table = {"AREG": 3.935, "DREG": 3.908, "ADREG": 2.958, "BREG": 2.813}
     elif mult:
-        table = {"CREG": 1.687, "MREG": 1.671, "AREG": 2.952, "BREG": 2.813}
+        table = {"AREG": 2.952, "BREG": 2.813}
     else:
-        table = {"CREG": 1.687, "AREG": 1.632, "BREG": 1.616}
+        table = {"AREG": 1.632, "BREG": 1.616}
+    if mult and p["MREG"]:
+        table = {"MREG": 1.671}  # the input registers feed M, not P
+    table["CREG"] = 1.687
     return max((t for reg, t in table.items() if p[reg]), default=0.0)
 
 

@@ -143,6 +143,29 @@ def test_dsp_input_setup_follows_its_register_configuration(registers, setup):
     assert into_dsp.levels == 0
 
 
+@pytest.mark.parametrize(
+    "registers, cko",
+    [({"ADREG": 1, "MREG": 1}, 1.671), ({"AREG": 1, "BREG": 1}, 2.952), ({"PREG": 1, "MREG": 1}, 0.329)],
+)
+def test_dsp_clock_to_out_is_the_register_that_drives_p(registers, cko):
+    n = Netlist()
+    a, p, q = n.net("a_reg"), n.net("p", width=2), n.net("q_reg")
+    params = {r: registers.get(r, 0) for r in ("AREG", "BREG", "CREG", "DREG", "ADREG", "MREG", "PREG")}
+    n.cell(
+        "DSP48E1",
+        {"A": a, "CLK": [1]},
+        {"P": p},
+        USE_MULT="MULTIPLY",
+        USE_DPORT="FALSE",
+        USE_PATTERN_DETECT="NO_PATDET",
+        **params,
+    )
+    n.ff(p[:1], q)
+    n.ff(q, a)
+    out_of_dsp = next(x for x in T.analyze(n.doc()) if x.end == "q_reg")
+    assert out_of_dsp.delay == pytest.approx(cko + NET)
+
+
 def test_ports_count_as_registers_outside_the_ip():
     n = Netlist()
     i, o, y = n.net("in_data"), n.net("out_data"), n.net()
