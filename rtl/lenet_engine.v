@@ -2,8 +2,9 @@
 // MAC array, requantization and the layer writer; fc3's accumulators are
 // the logits. Stages (S0 = the step as issued):
 //   S1 weight bank read, activation read    S2 window, packed weights; multiply
-//   S3 bias bank read; add the taps         S4 accumulate
-//   S5 requantize (fc3: logits out)         S6 pool / write a layer's result
+//   S3 add the taps in pairs                S4 add the pairs; bias bank read
+//   S5 accumulate                           S6 requantize: shift (fc3: logits out)
+//   S7 requantize: clamp                    S8 pool / write a layer's result
 
 `resetall
 `timescale 1ns / 1ps
@@ -38,6 +39,7 @@ module lenet_engine #(
     output wire                   img_release,
     output wire                   img_rd_sel,
     output wire [4:0]             img_rd_row,
+    output wire                   img_rd_zero,   // the row is conv1's padding: read zeros
     input  wire [`LENET_IMAGE_SIDE*8-1:0] img_rd_data,
 
     // weights, biases and shifts from the loader
@@ -73,7 +75,6 @@ wire [2:0]             s0_layer;
 wire [3:0]             s0_row;
 wire [WADDR_WIDTH-1:0] s0_waddr;
 wire [BADDR_WIDTH-1:0] s0_baddr;
-wire                   s0_img_zero;
 wire [4:0]             s0_x;
 wire [3:0]             s0_act_lane, s0_act_row;
 wire [6:0]             s0_k;
@@ -92,7 +93,7 @@ lenet_sequencer #(
     .step_valid(s0_valid), .step_layer(s0_layer), .step_first(s0_first), .step_last(s0_last),
     .step_pool_first(s0_pfirst), .step_pool_last(s0_plast), .step_row_last(s0_rlast),
     .step_row(s0_row), .step_waddr(s0_waddr), .step_baddr(s0_baddr),
-    .step_img_row(img_rd_row), .step_img_zero(s0_img_zero), .step_x(s0_x),
+    .step_img_row(img_rd_row), .step_img_zero(img_rd_zero), .step_x(s0_x),
     .step_act_lane(s0_act_lane), .step_act_row(s0_act_row), .step_k(s0_k)
 );
 
@@ -101,9 +102,10 @@ localparam TW = 1 + 3 + 5 + 4 + BADDR_WIDTH;
 wire [TW-1:0] tok0 = {s0_valid, s0_layer, s0_first, s0_last, s0_pfirst, s0_plast, s0_rlast,
                       s0_row, s0_baddr};
 reg  [TW-1:0] tok1 = {TW{1'b0}}, tok2 = {TW{1'b0}}, tok3 = {TW{1'b0}};
-reg  [TW-1:0] tok4 = {TW{1'b0}}, tok5 = {TW{1'b0}}, tok6 = {TW{1'b0}};
+reg  [TW-1:0] tok4 = {TW{1'b0}}, tok5 = {TW{1'b0}}, tok6 = {TW{1'b0}}, tok7 = {TW{1'b0}};
+reg  [TW-1:0] tok8 = {TW{1'b0}};
 always @(posedge clk) begin
-    {tok6, tok5, tok4, tok3, tok2, tok1} <= {tok5, tok4, tok3, tok2, tok1, tok0};
+    {tok8, tok7, tok6, tok5, tok4, tok3, tok2, tok1} <= {tok7, tok6, tok5, tok4, tok3, tok2, tok1, tok0};
     if (rst) begin
         tok1[TW-1] <= 1'b0;
         tok2[TW-1] <= 1'b0;
@@ -111,6 +113,8 @@ always @(posedge clk) begin
         tok4[TW-1] <= 1'b0;
         tok5[TW-1] <= 1'b0;
         tok6[TW-1] <= 1'b0;
+        tok7[TW-1] <= 1'b0;
+        tok8[TW-1] <= 1'b0;
     end
 end
 
@@ -118,8 +122,8 @@ end
 `define TOK_LAYER(t) t[TW-2 -: 3]
 
 wire          tok2_first = tok2[TW-5];
-wire          tok5_last = tok5[TW-6];
-wire [BADDR_WIDTH-1:0] tok3_baddr = tok3[0 +: BADDR_WIDTH];
+wire          tok6_last = tok6[TW-6];
+wire [BADDR_WIDTH-1:0] tok4_baddr = tok4[0 +: BADDR_WIDTH];
 
 // --- S1: weights and operands --------------------------------------------------
 
@@ -135,7 +139,7 @@ lenet_lane_banks #(.LANES(LANES), .WIDTH(TAPS*8), .ADDR_WIDTH(WADDR_WIDTH)) weig
 lenet_lane_banks #(.LANES(LANES), .WIDTH(32), .ADDR_WIDTH(BADDR_WIDTH)) bias_banks_inst (
     .clk(clk),
     .wr_en(bbank_wr_en), .wr_lanes(bbank_wr_lanes), .wr_addr(bbank_wr_addr), .wr_data(bbank_wr_data),
-    .rd_addr(tok3_baddr), .rd_data(biases)
+    .rd_addr(tok4_baddr), .rd_data(biases)
 );
 
 wire                                 p1_wr_en, p2_wr_en, f1_wr_en, f2_wr_en;
@@ -147,7 +151,7 @@ wire [(TAPS+1)*8-1:0]                window;
 
 lenet_operand_fetch #(.LANES(LANES), .TAPS(TAPS)) fetch_inst (
     .clk(clk),
-    .layer(s0_layer), .img_zero(s0_img_zero), .x(s0_x), .act_lane(s0_act_lane),
+    .layer(s0_layer), .x(s0_x), .act_lane(s0_act_lane),
     .act_row(s0_act_row), .k(s0_k),
     .img_row(img_rd_data),
     .p1_wr_en(p1_wr_en), .p1_wr_row(p1_wr_row), .p1_wr_data(p1_wr_data),
@@ -157,7 +161,7 @@ lenet_operand_fetch #(.LANES(LANES), .TAPS(TAPS)) fetch_inst (
     .window(window)
 );
 
-// --- S2..S5: multiply-accumulate -----------------------------------------------
+// --- S2..S6: multiply-accumulate -----------------------------------------------
 
 wire [LANES*32-1:0] acc;
 
@@ -172,31 +176,47 @@ lenet_mac_array #(.LANES(LANES), .TAPS(TAPS)) mac_inst (
     .acc(acc)
 );
 
-// --- S5: requantize, or the logits ---------------------------------------------
+// --- S6: requantize, or the logits ---------------------------------------------
 
-reg [4:0] shift;
-always @* begin
-    case (`TOK_LAYER(tok5))
-        L_CONV1: shift = shifts[0*SS +: SB];
-        L_CONV2: shift = shifts[1*SS +: SB];
-        L_FC1:   shift = shifts[2*SS +: SB];
-        default: shift = shifts[3*SS +: SB];
-    endcase
+// the layer's shift, chosen a stage early so that no multiplexer sits in
+// front of the requantizer's barrel shifter
+reg [4:0]  shift_reg = 5'd0;
+reg [22:0] above_reg = 23'd0;  // bit i: the shift is <= i (a thermometer code of it)
+wire [4:0] shift_next = `TOK_LAYER(tok5) == L_CONV1 ? shifts[0*SS +: SB]
+                      : `TOK_LAYER(tok5) == L_CONV2 ? shifts[1*SS +: SB]
+                      : `TOK_LAYER(tok5) == L_FC1 ? shifts[2*SS +: SB] : shifts[3*SS +: SB];
+// bit j of the thermometer: shift <= j, from equality compares (a `<=` each
+// would be a carry chain)
+function [22:0] thermometer(input [4:0] sh);
+    integer i;
+    begin
+        thermometer = 23'd0;
+        for (i = 0; i < 23; i = i + 1) begin
+            thermometer = thermometer | ({23{sh == i}} & ~((23'd1 << i) - 23'd1));
+        end
+    end
+endfunction
+
+always @(posedge clk) begin
+    shift_reg <= shift_next;
+    above_reg <= thermometer(shift_next);
 end
 
 wire [LANES*8-1:0] q;
-lenet_requant #(.LANES(LANES)) requant_inst (.clk(clk), .acc(acc), .shift(shift), .q(q));
+lenet_requant #(.LANES(LANES)) requant_inst (
+    .clk(clk), .acc(acc), .shift(shift_reg), .above(above_reg), .q(q)
+);
 
-assign logits_valid = `TOK_VALID(tok5) && tok5_last && `TOK_LAYER(tok5) == L_FC3;
+assign logits_valid = `TOK_VALID(tok6) && tok6_last && `TOK_LAYER(tok6) == L_FC3;
 assign logits = acc[0 +: `LENET_NUM_CLASSES*32];
 
-// --- S6: pool and write --------------------------------------------------------
+// --- S8: pool and write --------------------------------------------------------
 
 lenet_layer_writer #(.LANES(LANES), .MIRROR(MIRROR), .MIRROR_CONV2(MIRROR_CONV2)) writer_inst (
     .clk(clk), .rst(rst),
-    .valid(`TOK_VALID(tok6)), .layer(`TOK_LAYER(tok6)), .last(tok6[TW-6]),
-    .pool_first(tok6[TW-7]), .pool_last(tok6[TW-8]), .row_last(tok6[TW-9]),
-    .row(tok6[TW-10 -: 4]), .q(q),
+    .valid(`TOK_VALID(tok8)), .layer(`TOK_LAYER(tok8)), .last(tok8[TW-6]),
+    .pool_first(tok8[TW-7]), .pool_last(tok8[TW-8]), .row_last(tok8[TW-9]),
+    .row(tok8[TW-10 -: 4]), .q(q),
     .p1_wr_en(p1_wr_en), .p1_wr_row(p1_wr_row), .p1_wr_data(p1_wr_data),
     .p2_wr_en(p2_wr_en), .p2_wr_row(p2_wr_row), .p2_wr_data(p2_wr_data),
     .f1_wr_en(f1_wr_en), .f2_wr_en(f2_wr_en), .f_wr_pass(f_wr_pass), .f_wr_data(f_wr_data)

@@ -21,6 +21,7 @@ module lenet_image_buf #(
 
     input  wire                         rd_sel,
     input  wire [$clog2(ROWS)-1:0]      rd_row,
+    input  wire                         rd_zero,   // read zeros instead (conv1's padding rows)
     output wire [ROW_WORDS*32-1:0]      rd_data    // the row one clock later, pixel 0 in bits 7:0
 );
 
@@ -38,7 +39,8 @@ generate
             if (wr_en && wr_slot == s) begin
                 mem[{wr_sel, wr_row}] <= wr_data;
             end
-            rd_reg <= mem[{rd_sel, rd_row}];
+            // the read register's synchronous reset: the padding costs no logic
+            rd_reg <= rd_zero ? 32'd0 : mem[{rd_sel, rd_row}];
         end
     end
 endgenerate

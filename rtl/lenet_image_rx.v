@@ -55,7 +55,8 @@ reg          discard_reg = 1'b0, discard_next;
 reg          finished_reg = 1'b0, finished_next;
 reg [7:0]    error_reg = 8'd0, error_next;
 reg [15:0]   images_reg = 16'd0, images_next;
-reg [15:0]   count_reg = 16'd0, count_next;
+reg [15:0]   left_reg = 16'd0, left_next;  // images of the job not yet complete
+reg          last_reg = 1'b0, last_next;    // left_reg == 1: this image is the job's last
 reg [RW-1:0] row_reg = {RW{1'b0}}, row_next;
 reg [SW-1:0] slot_reg = {SW{1'b0}}, slot_next;
 reg          sel_reg = 1'b0, sel_next;
@@ -66,10 +67,17 @@ assign error = error_reg;
 assign images = images_reg;
 assign buf_full = full_reg;
 // Hold the stream while the buffer to fill still waits for the engine.
-assign s_tready = active_reg && (discard_reg || !full_reg[sel_reg]);
+// Registered from the next state (the same value a clock-edge later), so
+// TREADY and the buffer's write enable come straight from a flip-flop.
+reg  ready_reg = 1'b0;
+wire ready_next;
+assign s_tready = ready_reg;
 
 wire accept = s_tvalid && s_tready;
-wire image_end = row_reg == ROWS - 1 && slot_reg == ROW_WORDS - 1;
+// the word at (row_reg, slot_reg) is an image's last: a register, set a word
+// ahead, so that no compare of the position sits before the buffer flags
+reg  image_end_reg = 1'b0, image_end_next;
+wire image_end = image_end_reg;
 
 assign buf_wr_en = accept && !discard_reg;
 assign buf_wr_sel = sel_reg;
@@ -83,7 +91,9 @@ always @* begin
     finished_next = finished_reg;
     error_next = error_reg;
     images_next = images_reg;
-    count_next = count_reg;
+    left_next = left_reg;
+    last_next = last_reg;
+    image_end_next = image_end_reg;
     row_next = row_reg;
     slot_next = slot_reg;
     sel_next = sel_reg;
@@ -99,15 +109,18 @@ always @* begin
         finished_next = 1'b0;
         error_next = `LENET_ERR_OK;
         images_next = 16'd0;
-        count_next = count;
+        left_next = count;
+        last_next = count == 16'd1;
         row_next = {RW{1'b0}};
         slot_next = {SW{1'b0}};
+        image_end_next = 1'b0;
     end else if (accept && discard_reg) begin
         if (s_tlast) begin
             active_next = 1'b0;
             finished_next = 1'b1;
         end
     end else if (accept) begin
+        image_end_next = row_reg == ROWS - 1 && slot_reg == ROW_WORDS - 2;
         slot_next = slot_reg + 1'b1;
         if (slot_reg == ROW_WORDS - 1) begin
             slot_next = {SW{1'b0}};
@@ -118,8 +131,10 @@ always @* begin
             full_next[sel_reg] = 1'b1;
             sel_next = !sel_reg;
             images_next = images_reg + 1'b1;
+            left_next = left_reg - 1'b1;
+            last_next = left_reg == 16'd2;
         end
-        if (image_end && images_reg + 1'b1 == count_reg) begin
+        if (image_end && last_reg) begin
             // The job's last word.
             if (s_tlast) begin
                 active_next = 1'b0;
@@ -136,19 +151,25 @@ always @* begin
     end
 end
 
+assign ready_next = active_next && (discard_next || !full_next[sel_next]);
+
 always @(posedge clk) begin
+    ready_reg <= ready_next;
     active_reg <= active_next;
     discard_reg <= discard_next;
     finished_reg <= finished_next;
     error_reg <= error_next;
     images_reg <= images_next;
-    count_reg <= count_next;
+    left_reg <= left_next;
+    last_reg <= last_next;
+    image_end_reg <= image_end_next;
     row_reg <= row_next;
     slot_reg <= slot_next;
     sel_reg <= sel_next;
     full_reg <= full_next;
 
     if (rst) begin
+        ready_reg <= 1'b0;
         active_reg <= 1'b0;
         discard_reg <= 1'b0;
         finished_reg <= 1'b0;
@@ -156,6 +177,7 @@ always @(posedge clk) begin
         images_reg <= 16'd0;
         row_reg <= {RW{1'b0}};
         slot_reg <= {SW{1'b0}};
+        image_end_reg <= 1'b0;
         sel_reg <= 1'b0;
         full_reg <= 2'b00;
     end

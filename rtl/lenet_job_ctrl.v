@@ -65,6 +65,15 @@ reg        infer_start_reg = 1'b0, infer_start_next;
 reg [7:0]  status_reg = 8'd0, status_next;
 reg [31:0] crc_reg = 32'd0, crc_next;
 reg [15:0] images_done_reg = 16'd0, images_done_next;
+// The checks of COMMAND and COUNT, registered: a register write takes the
+// AXI-Lite write after it at the earliest to reach ap_start, so they are
+// current when a job starts, and no 32-bit compare sits before the state.
+reg        cmd_load_reg = 1'b0, cmd_infer_reg = 1'b0, count_bad_reg = 1'b0;
+// An INFER is done once the input is consumed and every complete image is
+// out. Registered (a clock late): once true it stays true for the job (no
+// image arrives after the input's end), and it reads false in the job's
+// first clock, when the receiver has not yet seen the start.
+reg        infer_done_reg = 1'b0;
 
 assign ap_idle = state_reg == STATE_IDLE;
 // Combinational so that ap_start clears on the same edge as the state goes idle.
@@ -96,13 +105,13 @@ always @* begin
                 error_next = `LENET_ERR_OK;
                 job_images_next = 16'd0;
                 count_next = count[15:0];
-                if (command != `LENET_CMD_LOAD_WEIGHTS && command != `LENET_CMD_INFER) begin
+                if (!cmd_load_reg && !cmd_infer_reg) begin
                     error_next = `LENET_ERR_BAD_COMMAND;
                     state_next = STATE_DRAIN;
-                end else if (command == `LENET_CMD_LOAD_WEIGHTS) begin
+                end else if (cmd_load_reg) begin
                     load_start_next = 1'b1;
                     state_next = STATE_LOAD;
-                end else if (count == 32'd0 || count > `LENET_MAX_COUNT) begin
+                end else if (count_bad_reg) begin
                     error_next = `LENET_ERR_BAD_COUNT;
                     state_next = STATE_DRAIN;
                 end else if (!weights_valid) begin
@@ -126,8 +135,7 @@ always @* begin
             end
         end
         STATE_INFER: begin
-            // Done once the input is consumed and every complete image is out.
-            if (rx_finished && !infer_start_reg && images_sent == rx_images) begin
+            if (infer_done_reg) begin
                 error_next = rx_error;
                 job_images_next = images_sent;
                 state_next = STATE_TRAILER;
@@ -155,6 +163,10 @@ always @(posedge clk) begin
     status_reg <= status_next;
     crc_reg <= crc_next;
     images_done_reg <= images_done_next;
+    cmd_load_reg <= command == `LENET_CMD_LOAD_WEIGHTS;
+    cmd_infer_reg <= command == `LENET_CMD_INFER;
+    count_bad_reg <= count == 32'd0 || count > `LENET_MAX_COUNT;
+    infer_done_reg <= state_reg == STATE_INFER && rx_finished && !infer_start_reg && images_sent == rx_images;
 
     if (rst) begin
         state_reg <= STATE_IDLE;

@@ -3,6 +3,9 @@
 // running max per lane), collected into rows and written a row at a time to
 // the pool1 / pool2 memories; fc1 and fc2 outputs are written a pass of
 // LANES outputs at a time, outputs beyond the layer's size forced to zero.
+// A pooled value joins its row a clock after the pool window's last result
+// (one compare per clock: the window's max, then the max with the mirrored
+// lane), so a row is written two clocks after its last result.
 
 `resetall
 `timescale 1ns / 1ps
@@ -49,29 +52,53 @@ wire result = valid && last;
 wire is_conv = layer == L_CONV1 || layer == L_CONV2;
 
 reg                 p1_en_reg = 1'b0, p2_en_reg = 1'b0, f1_en_reg = 1'b0, f2_en_reg = 1'b0;
-reg [3:0]           row_reg = 4'd0;
+reg [3:0]           row_reg = 4'd0, prow_reg = 4'd0;  // the fc pass; the pooled row
 
 assign p1_wr_en = p1_en_reg;
-assign p1_wr_row = row_reg;
+assign p1_wr_row = prow_reg;
 assign p2_wr_en = p2_en_reg;
-assign p2_wr_row = row_reg;
+assign p2_wr_row = prow_reg;
 assign f1_wr_en = f1_en_reg;
 assign f2_wr_en = f2_en_reg;
 assign f_wr_pass = row_reg;
 
+// the pool window's max is out (stage A), then it joins its row (stage B)
+reg       pooled_reg = 1'b0;  // stage B: pooled_val_reg holds a window's max
+reg [2:0] layer_b_reg = 3'd0;
+reg       row_last_b_reg = 1'b0;
+reg [3:0] row_b_reg = 4'd0;
+
 always @(posedge clk) begin
-    p1_en_reg <= result && layer == L_CONV1 && pool_last && row_last;
-    p2_en_reg <= result && layer == L_CONV2 && pool_last && row_last;
+    pooled_reg <= result && is_conv && pool_last;
+    layer_b_reg <= layer;
+    row_last_b_reg <= row_last;
+    row_b_reg <= row;
+    p1_en_reg <= pooled_reg && layer_b_reg == L_CONV1 && row_last_b_reg;
+    p2_en_reg <= pooled_reg && layer_b_reg == L_CONV2 && row_last_b_reg;
     f1_en_reg <= result && layer == L_FC1;
     f2_en_reg <= result && layer == L_FC2;
     row_reg <= row;
+    prow_reg <= row_b_reg;
     if (rst) begin
+        pooled_reg <= 1'b0;
         p1_en_reg <= 1'b0;
         p2_en_reg <= 1'b0;
         f1_en_reg <= 1'b0;
         f2_en_reg <= 1'b0;
     end
 end
+
+// The passes in which lane `lane` holds one of a layer's `outputs` outputs,
+// bit p for pass p: a constant per lane, so the check is a table lookup (as
+// arithmetic it would put a compare's carry chain in front of the register).
+function [15:0] passes_with_output(input integer lane, input integer outputs);
+    integer p;
+    begin
+        for (p = 0; p < 16; p = p + 1) begin
+            passes_with_output[p] = p * LANES + lane < outputs;
+        end
+    end
+endfunction
 
 /* verilator lint_off UNUSEDSIGNAL */  // read only where a lane is another's odd column
 wire [LANES*8-1:0] pooled_all;
@@ -82,33 +109,36 @@ generate
     for (l = 0; l < LANES; l = l + 1) begin : lane
         wire [7:0] v = q[l*8 +: 8];
         reg  [7:0] max_reg = 8'd0;
+        reg  [7:0] pooled_val_reg = 8'd0;  // stage B: the window's max
         reg  [7:0] f_reg = 8'd0;
 
         // running max over the pool window
         wire [7:0] pooled = pool_first || v > max_reg ? v : max_reg;
-        assign pooled_all[l*8 +: 8] = pooled;
+        assign pooled_all[l*8 +: 8] = pooled_val_reg;
 
         always @(posedge clk) begin
             if (result && is_conv) begin
                 max_reg <= pooled;
             end
+            pooled_val_reg <= pooled;
         end
 
         // Lanes holding a channel's even column collect the pooled rows: the
         // max with the mirrored lane (odd column) when there is one.
         if (l < `LENET_CONV2_OUT) begin : pooled_row
+            wire [7:0] own = pooled_val_reg;
             wire [7:0] odd1 = pooled_all[((l + MIRROR) % LANES)*8 +: 8];
             wire [7:0] odd2 = pooled_all[((l + MIRROR_CONV2) % LANES)*8 +: 8];
-            wire [7:0] out = layer == L_CONV1 && l < MIRROR && odd1 > pooled ? odd1
-                           : layer == L_CONV2 && MIRROR_CONV2 != 0 && odd2 > pooled ? odd2
-                           : pooled;
+            wire [7:0] out = layer_b_reg == L_CONV1 && l < MIRROR && odd1 > own ? odd1
+                           : layer_b_reg == L_CONV2 && MIRROR_CONV2 != 0 && odd2 > own ? odd2
+                           : own;
             /* verilator lint_off UNUSEDSIGNAL */  // the oldest value shifts out
             reg  [RB-1:0] row_sr_reg = {RB{1'b0}};
             /* verilator lint_on UNUSEDSIGNAL */
             wire [RB-1:0] row_sr_next = {out, row_sr_reg[RB-1:8]};
 
             always @(posedge clk) begin
-                if (result && is_conv && pool_last) begin
+                if (pooled_reg) begin
                     row_sr_reg <= row_sr_next;
                 end
             end
@@ -126,8 +156,10 @@ generate
 
         // fc outputs past the layer's last are never read as data, only as
         // the zero-weight tail of fc3's last input word: keep them zero
+        localparam [15:0] FC1_PASSES = passes_with_output(l, `LENET_FC1_OUT);
+        localparam [15:0] FC2_PASSES = passes_with_output(l, `LENET_FC2_OUT);
         always @(posedge clk) begin
-            f_reg <= (row * LANES + l < (layer == L_FC1 ? `LENET_FC1_OUT : `LENET_FC2_OUT)) ? v : 8'd0;
+            f_reg <= (layer == L_FC1 ? FC1_PASSES[row] : FC2_PASSES[row]) ? v : 8'd0;
         end
         assign f_wr_data[l*8 +: 8] = f_reg;
     end

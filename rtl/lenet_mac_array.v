@@ -1,8 +1,9 @@
 // LANES x TAPS multipliers (uint8 activation x int8 weight) with one int32
 // accumulator per lane: acc = bias + sum of the steps' products, wrapping
-// modulo 2^32 (docs/contract.md section 1). Three stages: multiply, add the
-// TAPS products, accumulate. Lanes from `shift_from` on take the window
-// shifted by one value: they compute the next output column (conv1, conv2).
+// modulo 2^32 (docs/contract.md section 1). Four stages: multiply, add the
+// TAPS products in pairs, add the pairs, accumulate (two adder levels at
+// most per stage). Lanes from `shift_from` on take the window shifted by one
+// value: they compute the next output column (conv1, conv2).
 //
 // Lanes 2m and 2m+1 always see the same activations, so each pair shares one
 // 25 x 18 DSP48E1 multiplier: (w1 * 2^16 + w0) * x = w1*x * 2^16 + w0*x, and
@@ -27,10 +28,10 @@ module lenet_mac_array #(
     input  wire [(TAPS+1)*8-1:0]   window,     // unsigned values, t in bits 8t+7:8t
     // stage 1: the step's weights (packed in pairs and registered here)
     input  wire [LANES*TAPS*8-1:0] weights,    // lane l tap t in bits 8(l*TAPS+t)+7..
-    // stage 4: the lanes' biases (read with the step's bias address at stage 3)
+    // stage 5: the lanes' biases (read with the step's bias address at stage 4)
     input  wire [LANES*32-1:0]     bias,
 
-    // stage 5: the accumulators after the step
+    // stage 6: the accumulators after the step
     output wire [LANES*32-1:0]     acc
 );
 
@@ -45,39 +46,56 @@ localparam LO = 16;                    // the low product's field: a uint8 x int
 localparam PW = 25 + 9;                // packed product: 25-bit weights x 9-bit activation
 localparam SW = LO + $clog2(TAPS);     // sum of TAPS products
 
-reg v3_reg = 1'b0, v4_reg = 1'b0;
-reg f3_reg = 1'b0, f4_reg = 1'b0;
+reg v3_reg = 1'b0, v4_reg = 1'b0, v5_reg = 1'b0;
+reg f3_reg = 1'b0, f4_reg = 1'b0, f5_reg = 1'b0;
 
 always @(posedge clk) begin
     v3_reg <= valid;
     v4_reg <= v3_reg;
+    v5_reg <= v4_reg;
     f3_reg <= first;
     f4_reg <= f3_reg;
+    f5_reg <= f4_reg;
     if (rst) begin
         v3_reg <= 1'b0;
         v4_reg <= 1'b0;
+        v5_reg <= 1'b0;
     end
 end
 
 // Unpacking: the low field (sign-extended) is lane 2m's product; the rest,
 // plus the borrow the low field's sign took from it, is lane 2m+1's. Each
 // lane's TAPS products (and the high lane's borrows) are added as a
-// balanced tree, not a chain, to keep this stage short.
+// balanced tree over two stages: the terms in pairs, then the pairs.
 localparam NT = TAPS + 1;              // terms per lane: TAPS products and the borrows
-localparam LEVELS = $clog2(NT);
+localparam NP = (NT + 1) / 2;          // pair sums
+localparam LEVELS = $clog2(NP);        // adder levels of the second stage
 
-// terms left at level lvl of the tree
-`define LENET_TREE_WIDTH(lvl) ((NT + (1 << (lvl)) - 1) >> (lvl))
+// terms left at level lvl of the second stage's tree
+`define LENET_TREE_WIDTH(lvl) ((NP + (1 << (lvl)) - 1) >> (lvl))
 
-function signed [SW-1:0] tree_sum(input [NT*SW-1:0] terms);
-    reg [NT*SW-1:0] v;
+function [NP*SW-1:0] pair_sums(input [NT*SW-1:0] terms);
+    integer i;
+    begin
+        pair_sums = {NP*SW{1'b0}};
+        for (i = 0; i < NT / 2; i = i + 1) begin
+            pair_sums[i*SW +: SW] = terms[2*i*SW +: SW] + terms[(2*i+1)*SW +: SW];
+        end
+        if (NT % 2 == 1) begin
+            pair_sums[(NP-1)*SW +: SW] = terms[(NT-1)*SW +: SW];
+        end
+    end
+endfunction
+
+function signed [SW-1:0] tree_sum(input [NP*SW-1:0] terms);
+    reg [NP*SW-1:0] v;
     integer lvl, i;
     begin
         v = terms;
         // constant loop bounds (Yosys 0.23 unrolls nothing else); the ifs
         // are constant once unrolled
         for (lvl = 0; lvl < LEVELS; lvl = lvl + 1) begin
-            for (i = 0; i < NT / 2; i = i + 1) begin
+            for (i = 0; i < NP / 2; i = i + 1) begin
                 if (i < `LENET_TREE_WIDTH(lvl) / 2) begin
                     v[i*SW +: SW] = v[2*i*SW +: SW] + v[(2*i+1)*SW +: SW];
                 end
@@ -102,17 +120,34 @@ function [NT*SW-1:0] low_terms(input [TAPS*PW-1:0] p);
     end
 endfunction
 
+// The borrows are counted with gates, not `+`: an adder per bit would be
+// mapped to a carry chain each, five in a row in front of the pair sums.
+localparam CB = $clog2(TAPS + 1);      // bits of the borrow count
+
+function [CB-1:0] ones(input [TAPS-1:0] v);
+    integer t, b;
+    reg carry;
+    begin
+        ones = {CB{1'b0}};
+        for (t = 0; t < TAPS; t = t + 1) begin
+            carry = v[t];
+            for (b = 0; b < CB; b = b + 1) begin
+                {ones[b], carry} = {ones[b] ^ carry, ones[b] & carry};
+            end
+        end
+    end
+endfunction
+
 function [NT*SW-1:0] high_terms(input [TAPS*PW-1:0] p);
     integer t;
-    reg [SW-1:0] borrows;
+    reg [TAPS-1:0] borrows;
     begin
         high_terms = {NT*SW{1'b0}};
-        borrows = {SW{1'b0}};
         for (t = 0; t < TAPS; t = t + 1) begin
             high_terms[t*SW +: SW] = {{SW-(PW-LO){p[t*PW+PW-1]}}, p[t*PW+LO +: PW-LO]};
-            borrows = borrows + p[t*PW+LO-1];
+            borrows[t] = p[t*PW+LO-1];
         end
-        high_terms[TAPS*SW +: SW] = borrows;
+        high_terms[TAPS*SW +: SW] = {{SW-CB{1'b0}}, ones(borrows)};
     end
 endfunction
 
@@ -121,6 +156,7 @@ generate
     for (m = 0; m < LANES / 2; m = m + 1) begin : pair
         wire [TAPS*8-1:0] x = 2 * m >= shift_from ? window[8 +: TAPS*8] : window[0 +: TAPS*8];
         wire [TAPS*PW-1:0]  prods;
+        reg [NP*SW-1:0]     pairs_reg [0:1];
         reg signed [SW-1:0] sum_reg [0:1];
 
         for (h = 0; h < TAPS; h = h + 1) begin : tap
@@ -141,16 +177,18 @@ generate
         end
 
         always @(posedge clk) begin
-            sum_reg[0] <= tree_sum(low_terms(prods));
-            sum_reg[1] <= tree_sum(high_terms(prods));
+            pairs_reg[0] <= pair_sums(low_terms(prods));
+            pairs_reg[1] <= pair_sums(high_terms(prods));
+            sum_reg[0] <= tree_sum(pairs_reg[0]);
+            sum_reg[1] <= tree_sum(pairs_reg[1]);
         end
 
         for (h = 0; h < 2; h = h + 1) begin : lane
             reg [31:0] acc_reg = 32'd0;
 
             always @(posedge clk) begin
-                if (v4_reg) begin
-                    acc_reg <= (f4_reg ? bias[(2*m+h)*32 +: 32] : acc_reg)
+                if (v5_reg) begin
+                    acc_reg <= (f5_reg ? bias[(2*m+h)*32 +: 32] : acc_reg)
                                + {{32-SW{sum_reg[h][SW-1]}}, sum_reg[h]};
                 end
             end

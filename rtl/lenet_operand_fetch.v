@@ -25,13 +25,14 @@ module lenet_operand_fetch #(
 
     // the step being issued (stage 0)
     input  wire [2:0]                layer,
-    input  wire                      img_zero,
     input  wire [4:0]                x,
     input  wire [3:0]                act_lane,
     input  wire [3:0]                act_row,
+    /* verilator lint_off UNUSEDSIGNAL */  // at 32 lanes fewer words than k's range
     input  wire [6:0]                k,
+    /* verilator lint_on UNUSEDSIGNAL */
 
-    // the image row it addressed, one clock later
+    // the image row it addressed, one clock later (zero for a padding row)
     input  wire [`LENET_IMAGE_SIDE*8-1:0] img_row,
 
     // results of earlier layers
@@ -68,18 +69,17 @@ initial begin
     end
 end
 
-// Selections below are written as loops over constant slices, which
-// synthesize to narrow multiplexers; a variable part-select such as
-// f1_reg[k*W +: W] would become a barrel shifter over the whole vector.
-localparam F1_WORDS = F1_BYTES / TAPS;   // fc2 input words of TAPS values
-localparam F2_WORDS = F2_BYTES / TAPS;
-localparam C1_X = `LENET_PADDED_SIDE / 2 - TAPS / 2;  // conv1 windows: even columns 0, 2, ..
-localparam C2_X = P1_SIDE - TAPS + 1;                  // conv2 windows: columns 0 ..
+// Every selection below indexes an array of candidate words (f1_word[k]),
+// which synthesis builds as a balanced multiplexer (a LUT and the slice's
+// wide multiplexers); a loop of `if (k == i)` would become a chain as long
+// as the loop, and a part-select at k*W a shifter over the whole vector.
 
 reg [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_mem [0:P1_SIDE-1];
 reg [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_mem [0:P2_SIDE-1];
+/* verilator lint_off UNUSEDSIGNAL */  // the bytes after the last whole word of TAPS are no input
 reg [F1_BYTES*8-1:0]                 f1_reg;
 reg [F2_BYTES*8-1:0]                 f2_reg;
+/* verilator lint_on UNUSEDSIGNAL */
 
 integer i;
 
@@ -94,31 +94,50 @@ always @(posedge clk) begin
     end
 end
 
-// stage 1: the row (or bytes) the step needs
-reg [P1_SIDE*8-1:0] p1_q = {P1_SIDE*8{1'b0}};
-reg [W-1:0]         p2_q = {W{1'b0}}, f1_q = {W{1'b0}}, f2_q = {W{1'b0}};
-reg [2:0]           layer_q = 3'd0;
-reg                 zero_q = 1'b0;
-reg [4:0]           x_q = 5'd0;
+// the candidates: words of TAPS inputs (fc), channel rows (conv2 from pool1,
+// fc1 from pool2), windows of TAPS+1 values (conv1 at even columns, conv2)
+localparam F1_WORDS = F1_BYTES / TAPS;
+localparam F2_WORDS = F2_BYTES / TAPS;
+localparam C1_X = (`LENET_PADDED_SIDE - TAPS - 1) / 2 + 1;  // conv1 windows: columns 0, 2, ..
+localparam C2_X = P1_SIDE - TAPS + 1;                      // conv2 windows: columns 0, 1, ..
 
 wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_row = p1_mem[act_row];
 wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_row = p2_mem[act_row];
+wire [W-1:0]                          f1_word [0:F1_WORDS-1];
+wire [W-1:0]                          f2_word [0:F2_WORDS-1];
+wire [P1_SIDE*8-1:0]                  p1_chan [0:`LENET_CONV1_OUT-1];
+wire [W-1:0]                          p2_chan [0:`LENET_CONV2_OUT-1];
+
+genvar g;
+generate
+    for (g = 0; g < F1_WORDS; g = g + 1) begin : f1_words
+        assign f1_word[g] = f1_reg[g*W +: W];
+    end
+    for (g = 0; g < F2_WORDS; g = g + 1) begin : f2_words
+        assign f2_word[g] = f2_reg[g*W +: W];
+    end
+    for (g = 0; g < `LENET_CONV1_OUT; g = g + 1) begin : p1_chans
+        assign p1_chan[g] = p1_row[g*P1_SIDE*8 +: P1_SIDE*8];
+    end
+    for (g = 0; g < `LENET_CONV2_OUT; g = g + 1) begin : p2_chans
+        assign p2_chan[g] = p2_row[g*P2_SIDE*8 +: W];
+    end
+endgenerate
+
+// stage 1: the pool1 row of conv2, or the fc layers' word (of TAPS values)
+reg [P1_SIDE*8-1:0] p1_q = {P1_SIDE*8{1'b0}};
+reg [W-1:0]         fc_q = {W{1'b0}};
+reg [2:0]           layer_q = 3'd0;
+reg [4:0]           x_q = 5'd0;
 
 always @(posedge clk) begin
-    for (i = 0; i < `LENET_CONV1_OUT; i = i + 1) begin
-        if (act_lane == i) p1_q <= p1_row[i*P1_SIDE*8 +: P1_SIDE*8];
-    end
-    for (i = 0; i < `LENET_CONV2_OUT; i = i + 1) begin
-        if (act_lane == i) p2_q <= p2_row[i*P2_SIDE*8 +: W];
-    end
-    for (i = 0; i < F1_WORDS; i = i + 1) begin
-        if (k == i) f1_q <= f1_reg[i*W +: W];
-    end
-    for (i = 0; i < F2_WORDS; i = i + 1) begin
-        if (k == i) f2_q <= f2_reg[i*W +: W];
-    end
+    p1_q <= p1_chan[act_lane];
+    case (layer)
+        L_FC1:   fc_q <= p2_chan[act_lane];
+        L_FC2:   fc_q <= f1_word[k];
+        default: fc_q <= f2_word[k];
+    endcase
     layer_q <= layer;
-    zero_q <= img_zero;
     x_q <= x;
 end
 
@@ -126,22 +145,26 @@ end
 reg [(TAPS+1)*8-1:0] window_reg = {(TAPS+1)*8{1'b0}};
 assign window = window_reg;
 
-wire [(P1_SIDE+1)*8-1:0] p1_ext = {8'd0, p1_q};
-wire [`LENET_PADDED_SIDE*8-1:0] padded = zero_q ? {`LENET_PADDED_SIDE*8{1'b0}}
-                                                : {{PAD_BITS{1'b0}}, img_row, {PAD_BITS{1'b0}}};
+// (a zero beyond pool1's row end: only a mirrored conv2 uses the 6th value)
+wire [(P1_SIDE+1)*8-1:0]        p1_ext = {8'd0, p1_q};
+wire [`LENET_PADDED_SIDE*8-1:0] padded = {{PAD_BITS{1'b0}}, img_row, {PAD_BITS{1'b0}}};
+wire [(TAPS+1)*8-1:0]           c1_win [0:C1_X-1];
+wire [(TAPS+1)*8-1:0]           c2_win [0:C2_X-1];
+
+generate
+    for (g = 0; g < C1_X; g = g + 1) begin : c1_wins
+        assign c1_win[g] = padded[2*g*8 +: (TAPS+1)*8];
+    end
+    for (g = 0; g < C2_X; g = g + 1) begin : c2_wins
+        assign c2_win[g] = p1_ext[g*8 +: (TAPS+1)*8];
+    end
+endgenerate
 
 always @(posedge clk) begin
     case (layer_q)
-        L_CONV1: for (i = 0; i < C1_X; i = i + 1) begin
-                     if (x_q == 2 * i) window_reg <= padded[2*i*8 +: (TAPS+1)*8];
-                 end
-        // (a zero beyond the row's end: only a mirrored conv2 uses the 6th value)
-        L_CONV2: for (i = 0; i < C2_X; i = i + 1) begin
-                     if (x_q == i) window_reg <= p1_ext[i*8 +: (TAPS+1)*8];
-                 end
-        L_FC1:   window_reg <= {8'd0, p2_q};
-        L_FC2:   window_reg <= {8'd0, f1_q};
-        default: window_reg <= {8'd0, f2_q};
+        L_CONV1: window_reg <= c1_win[x_q[4:1]];
+        L_CONV2: window_reg <= c2_win[x_q];
+        default: window_reg <= {8'd0, fc_q};
     endcase
 end
 

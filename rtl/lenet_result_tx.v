@@ -36,34 +36,27 @@ localparam [1:0] S_IDLE = 2'd0, S_ARGMAX = 2'd1, S_SEND = 2'd2, S_TRAILER = 2'd3
 
 reg          slot_full_reg = 1'b0, slot_full_next;
 reg [LW-1:0] slot_reg = {LW{1'b0}};
-reg [LW-1:0] logits_reg = {LW{1'b0}}, logits_next;
+reg [LW-1:0] logits_reg = {LW{1'b0}}, logits_next;  // rotated: the logit in turn in the low word
 reg [1:0]    state_reg = S_IDLE, state_next;
 reg [3:0]    idx_reg = 4'd0, idx_next;     // argmax: candidate; send: word
 reg [3:0]    best_reg = 4'd0, best_next;
+reg [31:0]   best_val_reg = 32'd0, best_val_next;
 reg [15:0]   sent_reg = 16'd0, sent_next;
 
 assign slot_free = !slot_full_reg;
 assign images_sent = sent_reg;
 
-// logit i (a loop over constant slices: a narrow multiplexer, not a shifter)
-function [31:0] logit(input [LW-1:0] v, input [3:0] i);
-    integer c;
-    begin
-        logit = 32'd0;
-        for (c = 0; c < N; c = c + 1) begin
-            if (i == c) logit = v[c*32 +: 32];
-        end
-    end
-endfunction
-
-wire signed [31:0] cand = logit(logits_reg, idx_reg);
-wire signed [31:0] best = logit(logits_reg, best_reg);
+// The logits go round in logits_reg, one word per step of the argmax and of
+// the send, so the logit in turn is always the low word: no multiplexer over
+// ten logits in front of the compare or of TDATA.
+wire [31:0]        low = logits_reg[0 +: 32];
+wire [LW-1:0]      rotated = {low, logits_reg[LW-1:32]};
 
 assign m_tvalid = state_reg == S_SEND || state_reg == S_TRAILER;
 assign m_tlast = state_reg == S_TRAILER;
 assign m_tdata = state_reg == S_TRAILER ? trailer_data
                : idx_reg == 4'd0 ? {28'd0, best_reg}
-               : logit(logits_reg, idx_reg - 4'd1);
+               : low;
 assign trailer_ready = state_reg == S_TRAILER && m_tready;
 
 always @* begin
@@ -72,12 +65,15 @@ always @* begin
     state_next = state_reg;
     idx_next = idx_reg;
     best_next = best_reg;
+    best_val_next = best_val_reg;
     sent_next = job_start ? 16'd0 : sent_reg;
 
     case (state_reg)
         S_IDLE: begin
             if (slot_full_reg) begin
-                logits_next = slot_reg;
+                // logit 0 is the first best, logit 1 the first candidate
+                logits_next = {slot_reg[0 +: 32], slot_reg[LW-1:32]};
+                best_val_next = slot_reg[0 +: 32];
                 slot_full_next = 1'b0;
                 idx_next = 4'd1;
                 best_next = 4'd0;
@@ -88,11 +84,14 @@ always @* begin
         end
         S_ARGMAX: begin
             // strictly greater: ties go to the lowest index
-            if (cand > best) begin
+            if ($signed(low) > $signed(best_val_reg)) begin
                 best_next = idx_reg;
+                best_val_next = low;
             end
+            logits_next = rotated;
             idx_next = idx_reg + 4'd1;
             if (idx_reg == N - 1) begin
+                // N - 1 steps after the load's one: logit 0 is back in the low word
                 idx_next = 4'd0;
                 state_next = S_SEND;
             end
@@ -100,6 +99,9 @@ always @* begin
         S_SEND: begin
             if (m_tready) begin
                 idx_next = idx_reg + 4'd1;
+                if (idx_reg != 4'd0) begin
+                    logits_next = rotated;
+                end
                 if (idx_reg == N) begin
                     sent_next = sent_reg + 16'd1;
                     state_next = S_IDLE;
@@ -125,6 +127,7 @@ always @(posedge clk) begin
     state_reg <= state_next;
     idx_reg <= idx_next;
     best_reg <= best_next;
+    best_val_reg <= best_val_next;
     sent_reg <= sent_next;
     if (slot_wr) begin
         slot_reg <= slot_logits;

@@ -97,28 +97,106 @@ reg [3:0]  px_reg = 4'd0, px_next;     // pooled column
 reg [3:0]  py_reg = 4'd0, py_next;     // pooled row, or fc pass
 reg [WADDR_WIDTH-1:0] wofs_reg = {WADDR_WIDTH{1'b0}}, wofs_next;
 
-// loop bounds of the current layer (continuous assignments: a simulator
-// evaluates them at time zero even though layer_reg starts at its reset value)
-wire [6:0] ky_max = layer_reg == L_FC2 ? EPR_FC2 - 1 : layer_reg == L_FC3 ? EPR_FC3 - 1 : K - 1;
-wire [3:0] ci_max = layer_reg == L_CONV1 ? `LENET_CONV1_IN - 1
-                  : layer_reg == L_CONV2 ? `LENET_CONV2_IN - 1
-                  : layer_reg == L_FC1 ? `LENET_CONV2_OUT - 1 : 0;
-wire       dx_max = layer_reg == L_CONV2 && MIRROR_CONV2 == 0;
-wire       dy_max = layer_reg == L_CONV1 || layer_reg == L_CONV2;
-wire [3:0] px_max = layer_reg == L_CONV1 ? P1_SIDE - 1 : layer_reg == L_CONV2 ? P2_SIDE - 1 : 0;
-wire [3:0] py_max = layer_reg == L_CONV1 ? P1_SIDE - 1
-                  : layer_reg == L_CONV2 ? P2_SIDE - 1
-                  : layer_reg == L_FC1 ? (`LENET_FC1_OUT + LANES - 1) / LANES - 1
-                  : layer_reg == L_FC2 ? (`LENET_FC2_OUT + LANES - 1) / LANES - 1
-                  : (`LENET_FC3_OUT + LANES - 1) / LANES - 1;
-wire [WADDR_WIDTH-1:0] wbase = layer_reg == L_CONV1 ? WBASE_CONV1 : layer_reg == L_CONV2 ? WBASE_CONV2
-                             : layer_reg == L_FC1 ? WBASE_FC1 : layer_reg == L_FC2 ? WBASE_FC2 : WBASE_FC3;
-wire [BADDR_WIDTH-1:0] bbase = layer_reg == L_CONV1 ? BBASE_CONV1 : layer_reg == L_CONV2 ? BBASE_CONV2
-                             : layer_reg == L_FC1 ? BBASE_FC1 : layer_reg == L_FC2 ? BBASE_FC2 : BBASE_FC3;
+// Loop bounds per layer (functions of the layer code: a few LUTs, not a
+// chain of compares).
+function [6:0] ky_max_of(input [2:0] layer);
+    case (layer)
+        L_FC2:   ky_max_of = EPR_FC2 - 1;
+        L_FC3:   ky_max_of = EPR_FC3 - 1;
+        default: ky_max_of = K - 1;
+    endcase
+endfunction
+
+function [3:0] ci_max_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: ci_max_of = `LENET_CONV1_IN - 1;
+        L_CONV2: ci_max_of = `LENET_CONV2_IN - 1;
+        L_FC1:   ci_max_of = `LENET_CONV2_OUT - 1;
+        default: ci_max_of = 0;
+    endcase
+endfunction
+
+function dx_max_of(input [2:0] layer);
+    dx_max_of = layer == L_CONV2 && MIRROR_CONV2 == 0;
+endfunction
+
+function dy_max_of(input [2:0] layer);
+    dy_max_of = layer == L_CONV1 || layer == L_CONV2;
+endfunction
+
+function [3:0] px_max_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: px_max_of = P1_SIDE - 1;
+        L_CONV2: px_max_of = P2_SIDE - 1;
+        default: px_max_of = 0;
+    endcase
+endfunction
+
+function [3:0] py_max_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: py_max_of = P1_SIDE - 1;
+        L_CONV2: py_max_of = P2_SIDE - 1;
+        L_FC1:   py_max_of = (`LENET_FC1_OUT + LANES - 1) / LANES - 1;
+        L_FC2:   py_max_of = (`LENET_FC2_OUT + LANES - 1) / LANES - 1;
+        default: py_max_of = (`LENET_FC3_OUT + LANES - 1) / LANES - 1;
+    endcase
+endfunction
+
+// (functions in continuous assignments, not an always block: simulators
+// evaluate them at time zero too, though layer_reg starts at its reset value)
+function [WADDR_WIDTH-1:0] wbase_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: wbase_of = WBASE_CONV1;
+        L_CONV2: wbase_of = WBASE_CONV2;
+        L_FC1:   wbase_of = WBASE_FC1;
+        L_FC2:   wbase_of = WBASE_FC2;
+        default: wbase_of = WBASE_FC3;
+    endcase
+endfunction
+
+function [BADDR_WIDTH-1:0] bbase_of(input [2:0] layer);
+    case (layer)
+        L_CONV1: bbase_of = BBASE_CONV1;
+        L_CONV2: bbase_of = BBASE_CONV2;
+        L_FC1:   bbase_of = BBASE_FC1;
+        L_FC2:   bbase_of = BBASE_FC2;
+        default: bbase_of = BBASE_FC3;
+    endcase
+endfunction
+
+wire [WADDR_WIDTH-1:0] wbase = wbase_of(layer_reg);
+wire [BADDR_WIDTH-1:0] bbase = bbase_of(layer_reg);
+
+// the end flags of a layer's first step (every counter at 0)
+function [5:0] ends_at_start(input [2:0] layer);
+    ends_at_start = {ky_max_of(layer) == 0, ci_max_of(layer) == 0, !dx_max_of(layer), !dy_max_of(layer),
+                     px_max_of(layer) == 0, py_max_of(layer) == 0};
+endfunction
+
+// the next layer's start flags, ready before the drain ends
+reg [5:0] next_ends_reg = 6'd0;
+always @(posedge clk) next_ends_reg <= ends_at_start(layer_reg + 1'b1);
 
 wire is_fc = layer_reg == L_FC1 || layer_reg == L_FC2 || layer_reg == L_FC3;
-wire acc_last = ky_reg == ky_max && ci_reg == ci_max;
-wire pool_last = dx_reg == dx_max && dy_reg == dy_max;
+
+// Each loop counter has a register saying it is at its bound, kept up to
+// date as the counter moves, so that which loops wrap this clock is an AND
+// of registers rather than six compares in a row.
+reg end_ky_reg = 1'b0, end_ky_next;
+reg end_ci_reg = 1'b0, end_ci_next;
+reg end_dx_reg = 1'b0, end_dx_next;
+reg end_dy_reg = 1'b0, end_dy_next;
+reg end_px_reg = 1'b0, end_px_next;
+reg end_py_reg = 1'b0, end_py_next;
+
+wire acc_last = end_ky_reg && end_ci_reg;
+wire pool_last = end_dx_reg && end_dy_reg;
+// the loops that move this clock: the innermost always, the others when all inside them wrap
+wire wrap_ci = acc_last;
+wire wrap_dx = wrap_ci && end_dx_reg;
+wire wrap_dy = wrap_dx && end_dy_reg;
+wire wrap_px = wrap_dy && end_px_reg;
+wire layer_done = wrap_px && end_py_reg;
 
 // step outputs (registered)
 reg                   v_reg = 1'b0;
@@ -153,7 +231,14 @@ assign step_act_row = arow_q;
 assign step_k = k_q;
 
 // the image row a conv1 step reads, in padded coordinates
-wire [5:0] prow = {py_reg, dy_reg} + ky_reg[5:0];
+// The row a conv step reads (conv1: padded image row, conv2: pool1 row) is
+// 2py + dy + ky. It is kept in a register that moves with the loops (ky
+// counts it up; when ky wraps it restarts from 2py + dy, also a register),
+// so the step's image row, padding and pool1 row are one LUT away from it
+// rather than behind an adder and compares. Only conv layers use it.
+reg [5:0] crow_reg = 6'd0, crow_next;   // 2py + dy + ky
+reg [4:0] cbase_reg = 5'd0, cbase_next; // 2py + dy
+
 
 always @* begin
     state_next = state_reg;
@@ -168,6 +253,14 @@ always @* begin
     px_next = px_reg;
     py_next = py_reg;
     wofs_next = wofs_reg;
+    end_ky_next = end_ky_reg;
+    end_ci_next = end_ci_reg;
+    end_dx_next = end_dx_reg;
+    end_dy_next = end_dy_reg;
+    end_px_next = end_px_reg;
+    end_py_next = end_py_reg;
+    crow_next = crow_reg;
+    cbase_next = cbase_reg;
 
     // switch buffers once the release (naming the buffer read) has gone out
     if (release_reg) begin
@@ -178,44 +271,46 @@ always @* begin
         S_IDLE: begin
             if (img_full[sel_reg] && slot_free) begin
                 layer_next = L_CONV1;
+                {end_ky_next, end_ci_next, end_dx_next, end_dy_next, end_px_next, end_py_next} = ends_at_start(L_CONV1);
                 state_next = S_RUN;
             end
         end
         S_RUN: begin
             // conv weights repeat for every output; fc weights run through the bank
             wofs_next = acc_last && !is_fc ? {WADDR_WIDTH{1'b0}} : wofs_reg + 1'b1;
-            if (ky_reg != ky_max) begin
-                ky_next = ky_reg + 1'b1;
-            end else begin
-                ky_next = 7'd0;
-                if (ci_reg != ci_max) begin
-                    ci_next = ci_reg + 1'b1;
-                end else begin
-                    ci_next = 4'd0;
-                    if (dx_reg != dx_max) begin
-                        dx_next = 1'b1;
-                    end else begin
-                        dx_next = 1'b0;
-                        if (dy_reg != dy_max) begin
-                            dy_next = 1'b1;
-                        end else begin
-                            dy_next = 1'b0;
-                            if (px_reg != px_max) begin
-                                px_next = px_reg + 1'b1;
-                            end else begin
-                                px_next = 4'd0;
-                                if (py_reg != py_max) begin
-                                    py_next = py_reg + 1'b1;
-                                end else begin
-                                    py_next = 4'd0;
-                                    wofs_next = {WADDR_WIDTH{1'b0}};
-                                    drain_next = DRAIN_CYCLES;
-                                    state_next = S_DRAIN;
-                                end
-                            end
-                        end
-                    end
-                end
+            ky_next = end_ky_reg ? 7'd0 : ky_reg + 1'b1;
+            // 2py + dy moves when dy does: +1 (dy 0 -> 1, or dy 1 -> 0 with py + 1),
+            // -1 (dy 1 -> 0 with px + 1: the next pool window of the row), 0 at the end
+            if (wrap_dx) begin
+                cbase_next = !end_dy_reg || end_px_reg ? cbase_reg + 1'b1 : cbase_reg - 1'b1;
+                if (layer_done) cbase_next = 5'd0;
+            end
+            crow_next = end_ky_reg ? {1'b0, cbase_next} : crow_reg + 1'b1;
+            end_ky_next = end_ky_reg ? ky_max_of(layer_reg) == 0 : ky_reg == ky_max_of(layer_reg) - 1;
+            if (end_ky_reg) begin
+                ci_next = end_ci_reg ? 4'd0 : ci_reg + 1'b1;
+                end_ci_next = end_ci_reg ? ci_max_of(layer_reg) == 0 : ci_reg == ci_max_of(layer_reg) - 1;
+            end
+            if (wrap_ci) begin
+                dx_next = !end_dx_reg;
+                end_dx_next = end_dx_reg ? !dx_max_of(layer_reg) : 1'b1;
+            end
+            if (wrap_dx) begin
+                dy_next = !end_dy_reg;
+                end_dy_next = end_dy_reg ? !dy_max_of(layer_reg) : 1'b1;
+            end
+            if (wrap_dy) begin
+                px_next = end_px_reg ? 4'd0 : px_reg + 1'b1;
+                end_px_next = end_px_reg ? px_max_of(layer_reg) == 0 : px_reg == px_max_of(layer_reg) - 1;
+            end
+            if (wrap_px) begin
+                py_next = end_py_reg ? 4'd0 : py_reg + 1'b1;
+                end_py_next = end_py_reg ? py_max_of(layer_reg) == 0 : py_reg == py_max_of(layer_reg) - 1;
+            end
+            drain_next = DRAIN_CYCLES;  // (counted down only in S_DRAIN)
+            if (layer_done) begin
+                wofs_next = {WADDR_WIDTH{1'b0}};
+                state_next = S_DRAIN;
             end
         end
         S_DRAIN: begin
@@ -228,6 +323,8 @@ always @* begin
                     state_next = S_IDLE;
                 end else begin
                     layer_next = layer_reg + 1'b1;
+                    {end_ky_next, end_ci_next, end_dx_next, end_dy_next, end_px_next, end_py_next} =
+                        next_ends_reg;
                     state_next = S_RUN;
                 end
             end
@@ -249,6 +346,14 @@ always @(posedge clk) begin
     px_reg <= px_next;
     py_reg <= py_next;
     wofs_reg <= wofs_next;
+    end_ky_reg <= end_ky_next;
+    end_ci_reg <= end_ci_next;
+    end_dx_reg <= end_dx_next;
+    end_dy_reg <= end_dy_next;
+    end_px_reg <= end_px_next;
+    end_py_reg <= end_py_next;
+    crow_reg <= crow_next;
+    cbase_reg <= cbase_next;
 
     v_reg <= state_reg == S_RUN;
     layer_q <= layer_reg;
@@ -256,16 +361,16 @@ always @(posedge clk) begin
     last_q <= acc_last;
     pfirst_q <= dx_reg == 1'b0 && dy_reg == 1'b0;
     plast_q <= pool_last;
-    rlast_q <= px_reg == px_max;
+    rlast_q <= end_px_reg;
     row_q <= py_reg;
     waddr_q <= wbase + wofs_reg;
     baddr_q <= bbase + (is_fc ? py_reg : 4'd0);
-    img_row_q <= prow[4:0] - `LENET_PAD;
-    img_zero_q <= prow < `LENET_PAD || prow >= `LENET_PAD + `LENET_IMAGE_SIDE;
+    img_row_q <= crow_reg[4:0] - `LENET_PAD;
+    img_zero_q <= crow_reg < `LENET_PAD || crow_reg >= `LENET_PAD + `LENET_IMAGE_SIDE;
     // conv1 (and a mirrored conv2) computes columns 2px and 2px+1 at once, else column 2px+dx
     x_q <= {px_reg, dx_reg};
     lane_q <= ci_reg;
-    arow_q <= layer_reg == L_CONV2 ? {py_reg[2:0], dy_reg} + ky_reg[3:0] : ky_reg[3:0];
+    arow_q <= layer_reg == L_CONV2 ? crow_reg[3:0] : ky_reg[3:0];
     k_q <= ky_reg;
 
     if (rst) begin
@@ -280,6 +385,8 @@ always @(posedge clk) begin
         px_reg <= 4'd0;
         py_reg <= 4'd0;
         wofs_reg <= {WADDR_WIDTH{1'b0}};
+        crow_reg <= 6'd0;
+        cbase_reg <= 5'd0;
         v_reg <= 1'b0;
     end
 end

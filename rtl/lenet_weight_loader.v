@@ -66,6 +66,8 @@ localparam MIRROR = `LENET_CONV1_OUT;
 localparam LANE_BITS = $clog2(LANES);
 localparam IDX_WIDTH = $clog2(`LENET_BLOB_WORDS + 1);
 localparam [IDX_WIDTH-1:0] CRC_IDX = `LENET_CRC_WORD_INDEX;
+localparam SB = `LENET_SHIFT_FIELD_BITS;
+localparam SS = `LENET_SHIFT_FIELD_STRIDE;
 
 initial begin
     if (LANES < 2 * `LENET_CONV1_OUT || LANES < `LENET_CONV2_OUT || (LANES & (LANES - 1)) != 0) begin
@@ -113,33 +115,49 @@ lenet_crc32 crc32_inst (.crc_in(crc_reg), .data(s_tdata), .crc_out(crc_step));
 
 // Section tables. Functions in continuous assignments rather than always
 // blocks, so that simulators evaluate them at time zero too.
-function [IDX_WIDTH-1:0] section_start(input [3:0] sec);
+// the last word of a section (the CRC word's section never ends)
+function [IDX_WIDTH-1:0] section_last(input [3:0] sec);
     case (sec)
-        SEC_CONV1_W: section_start = `LENET_CONV1_W_OFFSET_WORDS;
-        SEC_CONV1_B: section_start = `LENET_CONV1_B_OFFSET_WORDS;
-        SEC_CONV2_W: section_start = `LENET_CONV2_W_OFFSET_WORDS;
-        SEC_CONV2_B: section_start = `LENET_CONV2_B_OFFSET_WORDS;
-        SEC_FC1_W:   section_start = `LENET_FC1_W_OFFSET_WORDS;
-        SEC_FC1_B:   section_start = `LENET_FC1_B_OFFSET_WORDS;
-        SEC_FC2_W:   section_start = `LENET_FC2_W_OFFSET_WORDS;
-        SEC_FC2_B:   section_start = `LENET_FC2_B_OFFSET_WORDS;
-        SEC_FC3_W:   section_start = `LENET_FC3_W_OFFSET_WORDS;
-        SEC_FC3_B:   section_start = `LENET_FC3_B_OFFSET_WORDS;
-        SEC_CRC:     section_start = CRC_IDX;
-        default:     section_start = 0;
+        4'd0:        section_last = `LENET_CONV1_W_OFFSET_WORDS - 1;
+        SEC_CONV1_W: section_last = `LENET_CONV1_B_OFFSET_WORDS - 1;
+        SEC_CONV1_B: section_last = `LENET_CONV2_W_OFFSET_WORDS - 1;
+        SEC_CONV2_W: section_last = `LENET_CONV2_B_OFFSET_WORDS - 1;
+        SEC_CONV2_B: section_last = `LENET_FC1_W_OFFSET_WORDS - 1;
+        SEC_FC1_W:   section_last = `LENET_FC1_B_OFFSET_WORDS - 1;
+        SEC_FC1_B:   section_last = `LENET_FC2_W_OFFSET_WORDS - 1;
+        SEC_FC2_W:   section_last = `LENET_FC2_B_OFFSET_WORDS - 1;
+        SEC_FC2_B:   section_last = `LENET_FC3_W_OFFSET_WORDS - 1;
+        SEC_FC3_W:   section_last = `LENET_FC3_B_OFFSET_WORDS - 1;
+        SEC_FC3_B:   section_last = CRC_IDX - 1;
+        default:     section_last = {IDX_WIDTH{1'b1}};  // SEC_CRC: the last
     endcase
 endfunction
 
-// weights per output (row) and outputs of a weight section
-function [8:0] row_bytes_of(input [3:0] sec);
+// a weight section's rows (one per output): the index of a row's last entry
+// of TAPS weights, and the weights in it
+`define LENET_ENTRIES(n) (((n) + TAPS - 1) / TAPS)
+`define LENET_LAST_TAKE(n) ((n) - (`LENET_ENTRIES(n) - 1) * TAPS)
+function [6:0] last_entry_of(input [3:0] sec);
     case (sec)
-        SEC_CONV1_W: row_bytes_of = `LENET_CONV1_IN * K * K;
-        SEC_CONV2_W: row_bytes_of = `LENET_CONV2_IN * K * K;
-        SEC_FC1_W:   row_bytes_of = `LENET_FC1_IN;
-        SEC_FC2_W:   row_bytes_of = `LENET_FC2_IN;
-        default:     row_bytes_of = `LENET_FC3_IN;
+        SEC_CONV1_W: last_entry_of = `LENET_ENTRIES(`LENET_CONV1_IN * K * K) - 1;
+        SEC_CONV2_W: last_entry_of = `LENET_ENTRIES(`LENET_CONV2_IN * K * K) - 1;
+        SEC_FC1_W:   last_entry_of = `LENET_ENTRIES(`LENET_FC1_IN) - 1;
+        SEC_FC2_W:   last_entry_of = `LENET_ENTRIES(`LENET_FC2_IN) - 1;
+        default:     last_entry_of = `LENET_ENTRIES(`LENET_FC3_IN) - 1;
     endcase
 endfunction
+
+function [2:0] last_take_of(input [3:0] sec);
+    case (sec)
+        SEC_CONV1_W: last_take_of = `LENET_LAST_TAKE(`LENET_CONV1_IN * K * K);
+        SEC_CONV2_W: last_take_of = `LENET_LAST_TAKE(`LENET_CONV2_IN * K * K);
+        SEC_FC1_W:   last_take_of = `LENET_LAST_TAKE(`LENET_FC1_IN);
+        SEC_FC2_W:   last_take_of = `LENET_LAST_TAKE(`LENET_FC2_IN);
+        default:     last_take_of = `LENET_LAST_TAKE(`LENET_FC3_IN);
+    endcase
+endfunction
+`undef LENET_LAST_TAKE
+`undef LENET_ENTRIES
 
 function [6:0] rows_of(input [3:0] sec);
     case (sec)
@@ -148,26 +166,6 @@ function [6:0] rows_of(input [3:0] sec);
         SEC_FC1_W:   rows_of = `LENET_FC1_OUT;
         SEC_FC2_W:   rows_of = `LENET_FC2_OUT;
         default:     rows_of = `LENET_FC3_OUT;
-    endcase
-endfunction
-
-// first bank entry of a weight section, and entries per pass of LANES outputs
-function [WADDR_WIDTH-1:0] wbase_of(input [3:0] sec);
-    case (sec)
-        SEC_CONV1_W: wbase_of = WBASE_CONV1;
-        SEC_CONV2_W: wbase_of = WBASE_CONV2;
-        SEC_FC1_W:   wbase_of = WBASE_FC1;
-        SEC_FC2_W:   wbase_of = WBASE_FC2;
-        default:     wbase_of = WBASE_FC3;
-    endcase
-endfunction
-
-function [WADDR_WIDTH-1:0] pass_entries_of(input [3:0] sec);
-    case (sec)
-        SEC_FC1_W: pass_entries_of = EPR_FC1;
-        SEC_FC2_W: pass_entries_of = EPR_FC2;
-        SEC_FC3_W: pass_entries_of = EPR_FC3;
-        default:   pass_entries_of = 0;  // conv layers fit in one pass
     endcase
 endfunction
 
@@ -181,32 +179,39 @@ function [BADDR_WIDTH-1:0] bbase_of(input [3:0] sec);
     endcase
 endfunction
 
-// The current word's section: how many section starts it has passed.
-wire [3:0] sec = (idx_reg >= `LENET_CONV1_W_OFFSET_WORDS) + (idx_reg >= `LENET_CONV1_B_OFFSET_WORDS)
-               + (idx_reg >= `LENET_CONV2_W_OFFSET_WORDS) + (idx_reg >= `LENET_CONV2_B_OFFSET_WORDS)
-               + (idx_reg >= `LENET_FC1_W_OFFSET_WORDS) + (idx_reg >= `LENET_FC1_B_OFFSET_WORDS)
-               + (idx_reg >= `LENET_FC2_W_OFFSET_WORDS) + (idx_reg >= `LENET_FC2_B_OFFSET_WORDS)
-               + (idx_reg >= `LENET_FC3_W_OFFSET_WORDS) + (idx_reg >= `LENET_FC3_B_OFFSET_WORDS)
-               + (idx_reg >= CRC_IDX);
-wire [IDX_WIDTH-1:0] sec_start = section_start(sec);
+// The section of the word at idx_reg, kept in registers beside idx_reg (it
+// advances when idx_reg passes a section's last word) rather than found from
+// eleven compares of idx_reg, which would put a long path before every use.
+reg [3:0]           sec_reg = 4'd0, sec_next;
+reg [IDX_WIDTH-1:0] sec_last_reg = {IDX_WIDTH{1'b0}}, sec_last_next;  // the section's last word
+reg [IDX_WIDTH-1:0] ofs_reg = {IDX_WIDTH{1'b0}}, ofs_next;            // idx_reg - the section's start
+reg                 first_reg = 1'b0, first_next;                     // ofs_reg == 0
+
+wire advance;  // the word at idx_reg is accepted and its section's last
+
+wire is_wsec = sec_reg == SEC_CONV1_W || sec_reg == SEC_CONV2_W || sec_reg == SEC_FC1_W
+            || sec_reg == SEC_FC2_W || sec_reg == SEC_FC3_W;
+wire is_bsec = sec_reg == SEC_CONV1_B || sec_reg == SEC_CONV2_B || sec_reg == SEC_FC1_B
+            || sec_reg == SEC_FC2_B || sec_reg == SEC_FC3_B;
+wire wsec_first = is_wsec && first_reg;
 
 // --- weight sections: bytes to bank entries --------------------------------
 
-wire [8:0] row_bytes = row_bytes_of(sec);
-wire [6:0] rows = rows_of(sec);
 
-// Weight words and section starts straight from the index (parallel compares,
-// not through `sec`): they steer the repacker, which has work of its own.
-`define LENET_IN(lo, hi) (idx_reg >= (lo) && idx_reg < (hi))
-wire is_wsec = `LENET_IN(`LENET_CONV1_W_OFFSET_WORDS, `LENET_CONV1_B_OFFSET_WORDS)
-            || `LENET_IN(`LENET_CONV2_W_OFFSET_WORDS, `LENET_CONV2_B_OFFSET_WORDS)
-            || `LENET_IN(`LENET_FC1_W_OFFSET_WORDS, `LENET_FC1_B_OFFSET_WORDS)
-            || `LENET_IN(`LENET_FC2_W_OFFSET_WORDS, `LENET_FC2_B_OFFSET_WORDS)
-            || `LENET_IN(`LENET_FC3_W_OFFSET_WORDS, `LENET_FC3_B_OFFSET_WORDS);
-`undef LENET_IN
-wire wsec_first = idx_reg == `LENET_CONV1_W_OFFSET_WORDS || idx_reg == `LENET_CONV2_W_OFFSET_WORDS
-               || idx_reg == `LENET_FC1_W_OFFSET_WORDS || idx_reg == `LENET_FC2_W_OFFSET_WORDS
-               || idx_reg == `LENET_FC3_W_OFFSET_WORDS;
+// the shape of sec_reg's rows, registered as sec_reg advances (the tables
+// then sit before a register, not before the repacker's state)
+reg [6:0] last_entry_reg = 7'd0, rows_reg = 7'd0, next_last_entry_reg = 7'd0, next_rows_reg = 7'd0;
+reg [2:0] last_take_reg = 3'd0, next_last_take_reg = 3'd0;
+always @(posedge clk) begin
+    next_last_entry_reg <= last_entry_of(sec_reg + 1'b1);
+    next_last_take_reg <= last_take_of(sec_reg + 1'b1);
+    next_rows_reg <= rows_of(sec_reg + 1'b1);
+    if (advance) begin
+        last_entry_reg <= next_last_entry_reg;
+        last_take_reg <= next_last_take_reg;
+        rows_reg <= next_rows_reg;
+    end
+end
 
 wire              rp_valid;
 wire [TAPS*8-1:0] rp_data;
@@ -216,7 +221,6 @@ reg  [3:0]        rp_sec_reg = 4'd0;
 
 lenet_weight_repack #(
     .TAPS(TAPS),
-    .ROW_BYTES_WIDTH(9),
     .ROW_WIDTH(7),
     .ENTRY_WIDTH(7)
 ) repack_inst (
@@ -225,25 +229,64 @@ lenet_weight_repack #(
     .in_valid(accept && is_wsec),
     .in_first(wsec_first),
     .in_data(s_tdata),
-    .row_bytes(row_bytes),
-    .rows(rows),
+    .last_entry(last_entry_reg),
+    .last_take(last_take_reg),
+    .rows(rows_reg),
     .out_valid(rp_valid),
     .out_data(rp_data),
     .out_row(rp_row),
     .out_entry(rp_entry)
 );
 
-wire [WADDR_WIDTH-1:0] rp_base = wbase_of(rp_sec_reg);
-wire [WADDR_WIDTH-1:0] rp_pass_entries = pass_entries_of(rp_sec_reg);
+// Where an entry goes: bank address wbase + pass * entries per pass + entry,
+// pass = row / LANES. The first two terms are a table of the section and the
+// pass (a few LUTs; as arithmetic they would be a multiplier), and the write
+// is registered, so the repacker's outputs and the banks' write ports are
+// a short path apart.
+localparam PASS_BITS = 7 - LANE_BITS;  // rp_row is 7 bits
+
+function [WADDR_WIDTH-1:0] pass_base(input [3:0] sec, input [PASS_BITS-1:0] pass);
+    integer p;
+    begin
+        pass_base = {WADDR_WIDTH{1'b0}};
+        // every candidate a constant: the loop variable, not `pass`, multiplies
+        for (p = 0; p < (1 << PASS_BITS); p = p + 1) begin
+            if (pass == p) begin
+                case (sec)
+                    SEC_CONV1_W: pass_base = WBASE_CONV1;
+                    SEC_CONV2_W: pass_base = WBASE_CONV2;
+                    SEC_FC1_W:   pass_base = WBASE_FC1 + EPR_FC1 * p;
+                    SEC_FC2_W:   pass_base = WBASE_FC2 + EPR_FC2 * p;
+                    default:     pass_base = WBASE_FC3 + EPR_FC3 * p;
+                endcase
+            end
+        end
+    end
+endfunction
 
 wire [LANES-1:0] rp_lane = {{LANES-1{1'b0}}, 1'b1} << rp_row[LANE_BITS-1:0];
 
-assign wbank_wr_en = rp_valid;
-assign wbank_wr_lanes = rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR)
-                      : rp_sec_reg == SEC_CONV2_W && MIRROR_CONV2 != 0 ? rp_lane | (rp_lane << MIRROR_CONV2)
-                      : rp_lane;
-assign wbank_wr_addr = rp_base + rp_pass_entries * (rp_row >> LANE_BITS) + rp_entry;
-assign wbank_wr_data = rp_data;
+reg                   w_en_reg = 1'b0;
+reg [LANES-1:0]       w_lanes_reg = {LANES{1'b0}};
+reg [WADDR_WIDTH-1:0] w_addr_reg = {WADDR_WIDTH{1'b0}};
+reg [TAPS*8-1:0]      w_data_reg = {TAPS*8{1'b0}};
+
+always @(posedge clk) begin
+    w_en_reg <= rp_valid;
+    w_lanes_reg <= rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR)
+                 : rp_sec_reg == SEC_CONV2_W && MIRROR_CONV2 != 0 ? rp_lane | (rp_lane << MIRROR_CONV2)
+                 : rp_lane;
+    w_addr_reg <= pass_base(rp_sec_reg, rp_row[6:LANE_BITS]) + rp_entry;
+    w_data_reg <= rp_data;
+    if (rst) begin
+        w_en_reg <= 1'b0;
+    end
+end
+
+assign wbank_wr_en = w_en_reg;
+assign wbank_wr_lanes = w_lanes_reg;
+assign wbank_wr_addr = w_addr_reg;
+assign wbank_wr_data = w_data_reg;
 
 // --- bias sections: one int32 per word -------------------------------------
 
@@ -257,32 +300,34 @@ assign bbank_wr_lanes = b_lanes_reg;
 assign bbank_wr_addr = b_addr_reg;
 assign bbank_wr_data = b_data_reg;
 
-wire [IDX_WIDTH-1:0] b_out = idx_reg - sec_start;
-wire [LANES-1:0]     b_lane = {{LANES-1{1'b0}}, 1'b1} << b_out[LANE_BITS-1:0];
-wire [BADDR_WIDTH-1:0] b_base = bbase_of(sec);
+wire [LANES-1:0] b_lane = {{LANES-1{1'b0}}, 1'b1} << ofs_reg[LANE_BITS-1:0];
 // The requantization's rounding term 1 << (s-1) (s > 0) of the layer, added
 // to its biases here once instead of to every accumulator (lenet_requant.v);
-// fc3 is not requantized. The shifts (blob word 3) come before any bias.
-wire [4:0]  b_shift = sec == SEC_CONV1_B ? shifts_reg[0*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
-                    : sec == SEC_CONV2_B ? shifts_reg[1*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
-                    : sec == SEC_FC1_B ? shifts_reg[2*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
-                    : sec == SEC_FC2_B ? shifts_reg[3*`LENET_SHIFT_FIELD_STRIDE +: `LENET_SHIFT_FIELD_BITS]
-                    : 5'd0;
-wire [31:0] bias_round = b_shift == 5'd0 ? 32'd0 : 32'd1 << (b_shift - 5'd1);
-
-wire is_bsec = sec == SEC_CONV1_B || sec == SEC_CONV2_B || sec == SEC_FC1_B
-            || sec == SEC_FC2_B || sec == SEC_FC3_B;
+// fc3 is not requantized. Registered in two steps from the section (the
+// shift, then its decoding): the layer's weight section is under way long
+// before its first bias word, and the shifts (blob word 3) came before that.
+reg [4:0]  b_shift_reg = 5'd0;
+reg [31:0] round_reg = 32'd0;
+integer    rb;
 
 always @(posedge clk) begin
+    b_shift_reg <= sec_reg == SEC_CONV1_W || sec_reg == SEC_CONV1_B ? shifts_reg[0*SS +: SB]
+                 : sec_reg == SEC_CONV2_W || sec_reg == SEC_CONV2_B ? shifts_reg[1*SS +: SB]
+                 : sec_reg == SEC_FC1_W || sec_reg == SEC_FC1_B ? shifts_reg[2*SS +: SB]
+                 : sec_reg == SEC_FC2_W || sec_reg == SEC_FC2_B ? shifts_reg[3*SS +: SB]
+                 : 5'd0;
+    for (rb = 0; rb < 32; rb = rb + 1) begin
+        round_reg[rb] <= b_shift_reg == rb + 1;
+    end
     b_en_reg <= accept && is_bsec;  // int32 sections have no padding words
-    b_lanes_reg <= sec == SEC_CONV1_B ? b_lane | (b_lane << MIRROR)
-                 : sec == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)
+    b_lanes_reg <= sec_reg == SEC_CONV1_B ? b_lane | (b_lane << MIRROR)
+                 : sec_reg == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)
                  : b_lane;
-    b_addr_reg <= b_base + (b_out >> LANE_BITS);
-    b_data_reg <= s_tdata + bias_round;
+    b_addr_reg <= bbase_of(sec_reg) + ofs_reg[BADDR_WIDTH+LANE_BITS-1:LANE_BITS];
+    b_data_reg <= s_tdata + round_reg;
     // the section being repacked; its last entries leave after its last word
     if (accept && wsec_first) begin
-        rp_sec_reg <= sec;
+        rp_sec_reg <= sec_reg;
     end
     if (rst) begin
         b_en_reg <= 1'b0;
@@ -290,6 +335,55 @@ always @(posedge clk) begin
 end
 
 // --- header, CRC and TLAST checks ------------------------------------------
+
+// where the word at idx_reg is: a header word (idx 0..3), the CRC word, before it
+wire [3:0] at_hdr;
+genvar hw;
+generate
+    for (hw = 0; hw < 4; hw = hw + 1) begin : header_word
+        assign at_hdr[hw] = sec_reg == 4'd0 && ofs_reg[1:0] == hw;
+    end
+endgenerate
+wire at_crc = sec_reg == SEC_CRC && first_reg;
+wire before_crc = sec_reg != SEC_CRC;
+assign advance = accept && !start && (before_crc || at_crc) && idx_reg == sec_last_reg;
+
+// the check stage: the word accepted the clock before, where it was, and the
+// CRC it had to match
+reg        chk_reg = 1'b0, chk_last_reg = 1'b0;
+reg [3:0]  chk_hdr_reg = 4'd0;
+reg        chk_at_crc_reg = 1'b0, chk_before_crc_reg = 1'b0;
+// the word's compares, made as it arrives
+reg        ne_magic_reg = 1'b0, ne_version_reg = 1'b0, ne_length_reg = 1'b0;
+reg        ne_shift_reg = 1'b0, ne_crc_reg = 1'b0;
+
+always @(posedge clk) begin
+    chk_reg <= accept && !start;
+    chk_last_reg <= s_tlast;
+    chk_hdr_reg <= at_hdr;
+    chk_at_crc_reg <= at_crc;
+    chk_before_crc_reg <= before_crc;
+    ne_magic_reg <= s_tdata != `LENET_BLOB_MAGIC;
+    ne_version_reg <= s_tdata != `LENET_BLOB_VERSION;
+    ne_length_reg <= s_tdata != `LENET_BLOB_WORDS;
+    ne_shift_reg <= (s_tdata & ~`LENET_SHIFT_MASK) != 32'd0;
+    ne_crc_reg <= s_tdata != ~crc_reg;
+    if (rst) begin
+        chk_reg <= 1'b0;
+    end
+end
+
+wire bad_magic = chk_hdr_reg[0] && ne_magic_reg;
+wire bad_version = chk_hdr_reg[1] && ne_version_reg;
+wire bad_length = chk_hdr_reg[2] && ne_length_reg;
+wire bad_shift = chk_hdr_reg[3] && ne_shift_reg;
+wire bad_crc = chk_at_crc_reg && ne_crc_reg;
+wire bad_word = bad_magic || bad_version || bad_length || bad_shift || bad_crc;
+wire [7:0] chk_error = ({8{bad_magic}} & `LENET_ERR_BAD_MAGIC) | ({8{bad_version}} & `LENET_ERR_BAD_VERSION)
+                     | ({8{bad_length}} & `LENET_ERR_BAD_LENGTH) | ({8{bad_shift}} & `LENET_ERR_BAD_SHIFT)
+                     | ({8{bad_crc}} & `LENET_ERR_BAD_CRC)
+                     | ({8{!bad_word && chk_last_reg && chk_before_crc_reg}} & `LENET_ERR_EARLY_TLAST)
+                     | ({8{!bad_word && !chk_last_reg && chk_at_crc_reg}} & `LENET_ERR_LATE_TLAST);
 
 always @* begin
     active_next = active_reg;
@@ -300,57 +394,68 @@ always @* begin
     valid_next = valid_reg;
     crc_word_next = crc_word_reg;
     shifts_next = shifts_reg;
+    sec_next = sec_reg;
+    sec_last_next = sec_last_reg;
+    ofs_next = ofs_reg;
+    first_next = first_reg;
 
     if (start) begin
         // The load overwrites the banks: the old weights are gone from here on.
         active_next = 1'b1;
         idx_next = {IDX_WIDTH{1'b0}};
+        sec_next = 4'd0;
+        sec_last_next = section_last(4'd0);
+        ofs_next = {IDX_WIDTH{1'b0}};
+        first_next = 1'b1;
         crc_next = `LENET_CRC32_INIT;
         error_next = `LENET_ERR_OK;
         valid_next = 1'b0;
     end else if (accept) begin
-        if (idx_reg < CRC_IDX) begin
+        if (before_crc) begin
             crc_next = crc_step;
         end
-        if (idx_reg <= CRC_IDX) begin
+        if (before_crc || at_crc) begin
             idx_next = idx_reg + 1'b1;
-        end
-        // The first error of a job is the one reported; a word's contents are
-        // checked before its TLAST.
-        if (error_reg == `LENET_ERR_OK) begin
-            if (idx_reg == 0 && s_tdata != `LENET_BLOB_MAGIC) begin
-                error_next = `LENET_ERR_BAD_MAGIC;
-            end else if (idx_reg == 1 && s_tdata != `LENET_BLOB_VERSION) begin
-                error_next = `LENET_ERR_BAD_VERSION;
-            end else if (idx_reg == 2 && s_tdata != `LENET_BLOB_WORDS) begin
-                error_next = `LENET_ERR_BAD_LENGTH;
-            end else if (idx_reg == 3 && (s_tdata & ~`LENET_SHIFT_MASK) != 32'd0) begin
-                error_next = `LENET_ERR_BAD_SHIFT;
-            end else if (idx_reg == CRC_IDX && s_tdata != ~crc_reg) begin
-                error_next = `LENET_ERR_BAD_CRC;
-            end else if (s_tlast && idx_reg < CRC_IDX) begin
-                error_next = `LENET_ERR_EARLY_TLAST;
-            end else if (!s_tlast && idx_reg == CRC_IDX) begin
-                error_next = `LENET_ERR_LATE_TLAST;
+            ofs_next = ofs_reg + 1'b1;
+            first_next = 1'b0;
+            if (idx_reg == sec_last_reg) begin
+                sec_next = sec_reg + 1'b1;
+                sec_last_next = section_last(sec_reg + 1'b1);
+                ofs_next = {IDX_WIDTH{1'b0}};
+                first_next = 1'b1;
             end
         end
-        if (idx_reg == 3) begin
+        if (at_hdr[3]) begin
             shifts_next = s_tdata;
         end
-        if (idx_reg == CRC_IDX) begin
+        if (at_crc) begin
             crc_word_next = s_tdata;
         end
         if (s_tlast) begin
             active_next = 1'b0;
-            done_next = 1'b1;
-            valid_next = error_next == `LENET_ERR_OK;
         end
+    end
+
+    // The word of the clock before is checked now (chk_*): the first error of
+    // a job is the one reported, and a word's contents are checked before its
+    // TLAST. Its position checks are exclusive, so they are ORed, not chained.
+    if (chk_reg && error_reg == `LENET_ERR_OK) begin
+        error_next = chk_error;
+    end
+    if (chk_reg && chk_last_reg) begin
+        done_next = 1'b1;
+        // no error before, none in this word, and TLAST not early (error_next == OK)
+        valid_next = error_reg == `LENET_ERR_OK && !bad_word && !chk_before_crc_reg;
     end
 end
 
 always @(posedge clk) begin
     active_reg <= active_next;
     idx_reg <= idx_next;
+    sec_reg <= sec_next;
+    sec_last_reg <= sec_last_next;
+    ofs_reg <= ofs_next;
+    first_reg <= first_next;
     crc_reg <= crc_next;
     error_reg <= error_next;
     done_reg <= done_next;
