@@ -72,10 +72,10 @@ def test_lenet_test_and_bench_run_offline_from_another_directory(venv, tmp_path)
 
     test, err = run("test", "--json")
     assert test["total"] == 10000 and test["accuracy"] >= 0.99
-    assert "using the shipped float checkpoint" in err
+    assert "using the shipped checkpoint" in err
     bench, err = run("bench", "--backend", "int", "--json")
     assert bench["label"] == "golden model (NumPy)" and bench["total"] == 10000 and bench["accuracy"] >= 0.99
-    assert "using the shipped weights blob" in err and "lenet_pynq/overlay/lenet_int8.bin" in err
+    assert "using the shipped blob" in err and "lenet_pynq/overlay/lenet_int8.bin" in err
     assert not (tmp_path / "data").exists()  # nothing downloaded: the test set came with the wheel
     # the stand-ins and pynq stay out of a numpy-only install until asked for
     done = subprocess.run([str(lenet), "bench", "--backend", "model"], cwd=tmp_path, env=env, capture_output=True,
