@@ -289,7 +289,7 @@ def readme_commands() -> list[str]:
 def test_the_readme_says_how_to_run_lenet_and_what_is_reproducible():
     text = (ROOT / "README.md").read_text()
     assert "source .venv/bin/activate" in text and ".venv/bin/lenet" in text
-    assert "same machine" in text and "BLAS threads" in text and "about a minute" not in text
+    assert "same machine" in text and "`--threads`" in text and "about a minute" not in text
 
 
 OUTPUT_OPTIONS = ("--out", "-o", "--dump-dir", "--plot", "--save-predictions", "--log-dir")
