@@ -247,7 +247,7 @@ $(OVERLAY).bit: $(wildcard vivado_tcl/*.tcl) vivado_tcl/write_build_record.py le
 $(HLS_IP_REPO)/component.xml: $(wildcard hls_src/*.cpp hls_src/*.h hls_src/*.tcl hls_src/*.sh) $(CONTRACT_TCL_DEPS)
 	$(MAKE) --no-print-directory hls
 
-$(RTL_IP_REPO)/component.xml: $(wildcard rtl/*.v) rtl/lenet_contract.vh vivado_tcl/package_rtl_ip.tcl \
+$(RTL_IP_REPO)/component.xml: $(wildcard rtl/*.v rtl/*.vh) vivado_tcl/package_rtl_ip.tcl \
                               vivado_tcl/args.tcl vivado_tcl/project.tcl $(CONTRACT_TCL_DEPS)
 	@vivado_tcl/check_tools.sh vivado
 	$(PYTHON) vivado_tcl/write_contract_tcl.py $(VIVADO_CONTRACT)

@@ -10,7 +10,7 @@
 // The engine computes every layer with one array of LANES x TAPS multipliers
 // (two per DSP48E1: lanes 2m and 2m+1 share their inputs); conv1, and conv2
 // when LANES allows, compute two output columns at once on mirrored lanes.
-// lenet_sequencer.v describes the loop order, this file the bank layout.
+// lenet_sequencer.v describes the loop order, lenet_layout.vh the bank layout.
 
 `resetall
 `timescale 1ns / 1ps
@@ -62,39 +62,8 @@ module lenet #(
     output wire                            interrupt
 );
 
-// --- bank layout -------------------------------------------------------------
-// Each lane's weight bank holds, per layer, the entries of the outputs that
-// lane computes: conv: one entry per kernel row (TAPS weights) of each input
-// channel; fc: for each pass, the output row in entries of TAPS inputs.
-localparam K = `LENET_CONV1_KERNEL;
-localparam EPR_CONV1 = (`LENET_CONV1_IN * K * K + TAPS - 1) / TAPS;
-localparam EPR_CONV2 = (`LENET_CONV2_IN * K * K + TAPS - 1) / TAPS;
-localparam EPR_FC1 = (`LENET_FC1_IN + TAPS - 1) / TAPS;
-localparam EPR_FC2 = (`LENET_FC2_IN + TAPS - 1) / TAPS;
-localparam EPR_FC3 = (`LENET_FC3_IN + TAPS - 1) / TAPS;
-localparam PASSES_FC1 = (`LENET_FC1_OUT + LANES - 1) / LANES;
-localparam PASSES_FC2 = (`LENET_FC2_OUT + LANES - 1) / LANES;
-localparam PASSES_FC3 = (`LENET_FC3_OUT + LANES - 1) / LANES;
-localparam WBASE_CONV1 = 0;
-localparam WBASE_CONV2 = WBASE_CONV1 + EPR_CONV1;
-localparam WBASE_FC1 = WBASE_CONV2 + EPR_CONV2;
-localparam WBASE_FC2 = WBASE_FC1 + PASSES_FC1 * EPR_FC1;
-localparam WBASE_FC3 = WBASE_FC2 + PASSES_FC2 * EPR_FC2;
-localparam WDEPTH = WBASE_FC3 + PASSES_FC3 * EPR_FC3;
-localparam BBASE_CONV1 = 0;
-localparam BBASE_CONV2 = BBASE_CONV1 + 1;
-localparam BBASE_FC1 = BBASE_CONV2 + 1;
-localparam BBASE_FC2 = BBASE_FC1 + PASSES_FC1;
-localparam BBASE_FC3 = BBASE_FC2 + PASSES_FC2;
-localparam BDEPTH = BBASE_FC3 + PASSES_FC3;
-localparam WADDR_WIDTH = $clog2(WDEPTH);
-localparam BADDR_WIDTH = $clog2(BDEPTH);
-// conv2 mirrored onto lanes CONV2_OUT.. when there are enough lanes (0: not)
-localparam MIRROR_CONV2 = LANES >= 2 * `LENET_CONV2_OUT ? `LENET_CONV2_OUT : 0;
-// Clocks from a step's issue to its result landing in an activation memory
-// (S0..S8 of lenet_engine, the pool's second stage and the write), so a
-// layer never reads early.
-localparam DRAIN_CYCLES = 11;
+// The bank layout (WADDR_WIDTH, BADDR_WIDTH here): rtl/lenet_layout.vh.
+`include "lenet_layout.vh"
 
 initial begin
     if (TAPS != K) begin
@@ -164,15 +133,7 @@ wire [31:0]            bbank_wr_data, shifts;
 // At most one of the three consumers is active at a time.
 assign in_r_TREADY = drain_tready || load_tready || rx_tready;
 
-lenet_weight_loader #(
-    .LANES(LANES), .TAPS(TAPS), .WADDR_WIDTH(WADDR_WIDTH), .BADDR_WIDTH(BADDR_WIDTH),
-    .MIRROR_CONV2(MIRROR_CONV2),
-    .WBASE_CONV1(WBASE_CONV1), .WBASE_CONV2(WBASE_CONV2), .WBASE_FC1(WBASE_FC1),
-    .WBASE_FC2(WBASE_FC2), .WBASE_FC3(WBASE_FC3),
-    .EPR_FC1(EPR_FC1), .EPR_FC2(EPR_FC2), .EPR_FC3(EPR_FC3),
-    .BBASE_CONV1(BBASE_CONV1), .BBASE_CONV2(BBASE_CONV2), .BBASE_FC1(BBASE_FC1),
-    .BBASE_FC2(BBASE_FC2), .BBASE_FC3(BBASE_FC3)
-) loader_inst (
+lenet_weight_loader #(.LANES(LANES), .TAPS(TAPS)) loader_inst (
     .clk(ap_clk), .rst(rst),
     .start(load_start), .done(load_done), .error(load_error),
     .weights_valid(weights_valid), .crc_word(loaded_crc), .shifts(shifts),
@@ -216,15 +177,7 @@ lenet_image_buf #(.ROW_WORDS(ROW_WORDS), .ROWS(ROWS)) image_buf_inst (
 wire                                  slot_free, logits_valid;
 wire [`LENET_NUM_CLASSES*32-1:0]      logits;
 
-lenet_engine #(
-    .LANES(LANES), .TAPS(TAPS), .WADDR_WIDTH(WADDR_WIDTH), .BADDR_WIDTH(BADDR_WIDTH),
-    .DRAIN_CYCLES(DRAIN_CYCLES), .MIRROR_CONV2(MIRROR_CONV2),
-    .WBASE_CONV1(WBASE_CONV1), .WBASE_CONV2(WBASE_CONV2), .WBASE_FC1(WBASE_FC1),
-    .WBASE_FC2(WBASE_FC2), .WBASE_FC3(WBASE_FC3),
-    .EPR_FC2(EPR_FC2), .EPR_FC3(EPR_FC3),
-    .BBASE_CONV1(BBASE_CONV1), .BBASE_CONV2(BBASE_CONV2), .BBASE_FC1(BBASE_FC1),
-    .BBASE_FC2(BBASE_FC2), .BBASE_FC3(BBASE_FC3)
-) engine_inst (
+lenet_engine #(.LANES(LANES), .TAPS(TAPS)) engine_inst (
     .clk(ap_clk), .rst(rst),
     .img_full(img_full), .img_release(img_release), .img_rd_sel(img_rd_sel),
     .img_rd_row(img_rd_row), .img_rd_zero(img_rd_zero), .img_rd_data(img_rd_data),

@@ -13,58 +13,47 @@
 
 module lenet_engine #(
     parameter LANES = 16,          // compute lanes
-    parameter TAPS = 5,            // MACs per lane per step
-    parameter WADDR_WIDTH = 10,    // weight bank address bits
-    parameter BADDR_WIDTH = 5,     // bias bank address bits
-    parameter DRAIN_CYCLES = 8,    // sequencer wait between layers (S0 to the write after S6)
-    parameter MIRROR_CONV2 = 0,    // conv2 computes a second column on lanes MIRROR_CONV2.. (0: not)
-    parameter WBASE_CONV1 = 0,     // bank layout, as lenet_weight_loader's
-    parameter WBASE_CONV2 = 0,
-    parameter WBASE_FC1 = 0,
-    parameter WBASE_FC2 = 0,
-    parameter WBASE_FC3 = 0,
-    parameter EPR_FC2 = 0,
-    parameter EPR_FC3 = 0,
-    parameter BBASE_CONV1 = 0,
-    parameter BBASE_CONV2 = 0,
-    parameter BBASE_FC1 = 0,
-    parameter BBASE_FC2 = 0,
-    parameter BBASE_FC3 = 0
+    parameter TAPS = 5             // MACs per lane per step
 ) (
-    input  wire                   clk,
-    input  wire                   rst,
-
-    // image buffers
-    input  wire [1:0]             img_full,
-    output wire                   img_release,
-    output wire                   img_rd_sel,
-    output wire [4:0]             img_rd_row,
-    output wire                   img_rd_zero,   // the row is conv1's padding: read zeros
-    input  wire [`LENET_IMAGE_SIDE*8-1:0] img_rd_data,
-
-    // weights, biases and shifts from the loader
-    input  wire                   wbank_wr_en,
-    input  wire [LANES-1:0]       wbank_wr_lanes,
-    input  wire [WADDR_WIDTH-1:0] wbank_wr_addr,
-    input  wire [TAPS*8-1:0]      wbank_wr_data,
-    input  wire                   bbank_wr_en,
-    input  wire [LANES-1:0]       bbank_wr_lanes,
-    input  wire [BADDR_WIDTH-1:0] bbank_wr_addr,
-    input  wire [31:0]            bbank_wr_data,
-    /* verilator lint_off UNUSEDSIGNAL */  // blob word 3: only the four shift fields
-    input  wire [31:0]            shifts,
-    /* verilator lint_on UNUSEDSIGNAL */
-
-    // the logits of each image
-    input  wire                   slot_free,
-    output wire                   logits_valid,
-    output wire [`LENET_NUM_CLASSES*32-1:0] logits
+    clk, rst,
+    img_full, img_release, img_rd_sel, img_rd_row, img_rd_zero, img_rd_data,
+    wbank_wr_en, wbank_wr_lanes, wbank_wr_addr, wbank_wr_data, bbank_wr_en, bbank_wr_lanes,
+    bbank_wr_addr, bbank_wr_data, shifts,
+    slot_free, logits_valid, logits
 );
 
-localparam [2:0] L_CONV1 = 3'd0, L_CONV2 = 3'd1, L_FC1 = 3'd2, L_FC3 = 3'd4;
-localparam MIRROR = `LENET_CONV1_OUT;
-localparam P1_SIDE = (`LENET_PADDED_SIDE - `LENET_CONV1_KERNEL + 1) / 2;
-localparam P2_SIDE = (P1_SIDE - `LENET_CONV1_KERNEL + 1) / 2;
+// The layout; the ports' widths depend on it (rtl/lenet_layout.vh).
+`include "lenet_layout.vh"
+
+input  wire                   clk;
+input  wire                   rst;
+
+// image buffers
+input  wire [1:0]             img_full;
+output wire                   img_release;
+output wire                   img_rd_sel;
+output wire [4:0]             img_rd_row;
+output wire                   img_rd_zero;   // the row is conv1's padding: read zeros
+input  wire [`LENET_IMAGE_SIDE*8-1:0] img_rd_data;
+
+// weights, biases and shifts from the loader
+input  wire                   wbank_wr_en;
+input  wire [LANES-1:0]       wbank_wr_lanes;
+input  wire [WADDR_WIDTH-1:0] wbank_wr_addr;
+input  wire [TAPS*8-1:0]      wbank_wr_data;
+input  wire                   bbank_wr_en;
+input  wire [LANES-1:0]       bbank_wr_lanes;
+input  wire [BADDR_WIDTH-1:0] bbank_wr_addr;
+input  wire [31:0]            bbank_wr_data;
+/* verilator lint_off UNUSEDSIGNAL */  // blob word 3: only the four shift fields
+input  wire [31:0]            shifts;
+/* verilator lint_on UNUSEDSIGNAL */
+
+// the logits of each image
+input  wire                   slot_free;
+output wire                   logits_valid;
+output wire [`LENET_NUM_CLASSES*32-1:0] logits;
+
 localparam SB = `LENET_SHIFT_FIELD_BITS;
 localparam SS = `LENET_SHIFT_FIELD_STRIDE;
 
@@ -79,15 +68,7 @@ wire [4:0]             s0_x;
 wire [3:0]             s0_act_lane, s0_act_row;
 wire [6:0]             s0_k;
 
-lenet_sequencer #(
-    .LANES(LANES), .TAPS(TAPS), .WADDR_WIDTH(WADDR_WIDTH), .BADDR_WIDTH(BADDR_WIDTH),
-    .DRAIN_CYCLES(DRAIN_CYCLES), .MIRROR_CONV2(MIRROR_CONV2),
-    .WBASE_CONV1(WBASE_CONV1), .WBASE_CONV2(WBASE_CONV2), .WBASE_FC1(WBASE_FC1),
-    .WBASE_FC2(WBASE_FC2), .WBASE_FC3(WBASE_FC3),
-    .EPR_FC2(EPR_FC2), .EPR_FC3(EPR_FC3),
-    .BBASE_CONV1(BBASE_CONV1), .BBASE_CONV2(BBASE_CONV2), .BBASE_FC1(BBASE_FC1),
-    .BBASE_FC2(BBASE_FC2), .BBASE_FC3(BBASE_FC3)
-) sequencer_inst (
+lenet_sequencer #(.LANES(LANES), .TAPS(TAPS)) sequencer_inst (
     .clk(clk), .rst(rst),
     .img_full(img_full), .img_sel(img_rd_sel), .img_release(img_release), .slot_free(slot_free),
     .step_valid(s0_valid), .step_layer(s0_layer), .step_first(s0_first), .step_last(s0_last),
@@ -212,7 +193,7 @@ assign logits = acc[0 +: `LENET_NUM_CLASSES*32];
 
 // --- S8: pool and write --------------------------------------------------------
 
-lenet_layer_writer #(.LANES(LANES), .MIRROR(MIRROR), .MIRROR_CONV2(MIRROR_CONV2)) writer_inst (
+lenet_layer_writer #(.LANES(LANES), .TAPS(TAPS)) writer_inst (
     .clk(clk), .rst(rst),
     .valid(`TOK_VALID(tok8)), .layer(`TOK_LAYER(tok8)), .last(tok8[TW-6]),
     .pool_first(tok8[TW-7]), .pool_last(tok8[TW-8]), .row_last(tok8[TW-9]),

@@ -14,38 +14,41 @@
 
 module lenet_layer_writer #(
     parameter LANES = 16,   // compute lanes
-    parameter MIRROR = 6,   // conv1: lanes MIRROR.. hold the odd output column
-    parameter MIRROR_CONV2 = 0,  // conv2: lanes MIRROR_CONV2.. hold the odd column (0: no mirroring)
-    // pool1 and pool2 widths, derived from the contract (do not override)
-    parameter P1_SIDE = (`LENET_PADDED_SIDE - `LENET_CONV1_KERNEL + 1) / 2,
-    parameter P2_SIDE = (P1_SIDE - `LENET_CONV1_KERNEL + 1) / 2
+    parameter TAPS = 5      // MACs per lane per step (lenet_layout.vh's input)
 ) (
-    input  wire                 clk,
-    input  wire                 rst,
-
-    // a requantized result of every lane, with the step that completed it
-    input  wire                 valid,
-    input  wire [2:0]           layer,
-    input  wire                 last,
-    input  wire                 pool_first,
-    input  wire                 pool_last,
-    input  wire                 row_last,
-    input  wire [3:0]           row,        // pooled row (conv) or pass (fc)
-    input  wire [LANES*8-1:0]   q,
-
-    output wire                 p1_wr_en,
-    output wire [3:0]           p1_wr_row,
-    output wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data,
-    output wire                 p2_wr_en,
-    output wire [3:0]           p2_wr_row,
-    output wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_wr_data,
-    output wire                 f1_wr_en,
-    output wire                 f2_wr_en,
-    output wire [3:0]           f_wr_pass,
-    output wire [LANES*8-1:0]   f_wr_data
+    clk, rst,
+    valid, layer, last, pool_first, pool_last, row_last, row, q,
+    p1_wr_en, p1_wr_row, p1_wr_data, p2_wr_en, p2_wr_row, p2_wr_data, f1_wr_en, f2_wr_en, f_wr_pass,
+    f_wr_data
 );
 
-localparam [2:0] L_CONV1 = 3'd0, L_CONV2 = 3'd1, L_FC1 = 3'd2, L_FC2 = 3'd3;
+// The layout; the ports' widths depend on it (rtl/lenet_layout.vh).
+`include "lenet_layout.vh"
+
+input  wire                 clk;
+input  wire                 rst;
+
+// a requantized result of every lane, with the step that completed it
+input  wire                 valid;
+input  wire [2:0]           layer;
+input  wire                 last;
+input  wire                 pool_first;
+input  wire                 pool_last;
+input  wire                 row_last;
+input  wire [3:0]           row;        // pooled row (conv) or pass (fc)
+input  wire [LANES*8-1:0]   q;
+
+output wire                 p1_wr_en;
+output wire [3:0]           p1_wr_row;
+output wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data;
+output wire                 p2_wr_en;
+output wire [3:0]           p2_wr_row;
+output wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_wr_data;
+output wire                 f1_wr_en;
+output wire                 f2_wr_en;
+output wire [3:0]           f_wr_pass;
+output wire [LANES*8-1:0]   f_wr_data;
+
 localparam RB = P1_SIDE * 8;    // bits of a row shift register
 
 wire result = valid && last;

@@ -16,51 +16,56 @@
 
 module lenet_operand_fetch #(
     parameter LANES = 16,   // compute lanes
-    parameter TAPS = 5,     // MACs per lane per step
-    // pool1 and pool2 widths, derived from the contract (do not override)
-    parameter P1_SIDE = (`LENET_PADDED_SIDE - `LENET_CONV1_KERNEL + 1) / 2,
-    parameter P2_SIDE = (P1_SIDE - `LENET_CONV1_KERNEL + 1) / 2
+    parameter TAPS = 5      // MACs per lane per step
 ) (
-    input  wire                      clk,
-
-    // the step being issued (stage 0)
-    input  wire [2:0]                layer,
-    input  wire [4:0]                x,
-    input  wire [3:0]                act_lane,
-    input  wire [3:0]                act_row,
-    /* verilator lint_off UNUSEDSIGNAL */  // at 32 lanes fewer words than k's range
-    input  wire [6:0]                k,
-    /* verilator lint_on UNUSEDSIGNAL */
-
-    // the image row it addressed, one clock later (zero for a padding row)
-    input  wire [`LENET_IMAGE_SIDE*8-1:0] img_row,
-
-    // results of earlier layers
-    input  wire                      p1_wr_en,
-    input  wire [3:0]                p1_wr_row,
-    input  wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data,
-    input  wire                      p2_wr_en,
-    /* verilator lint_off UNUSEDSIGNAL */  // pool2 has fewer rows than the row field holds
-    input  wire [3:0]                p2_wr_row,
-    /* verilator lint_on UNUSEDSIGNAL */
-    input  wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_wr_data,
-    input  wire                      f1_wr_en,
-    input  wire [3:0]                f1_wr_pass,
-    input  wire [LANES*8-1:0]        f1_wr_data,
-    input  wire                      f2_wr_en,
-    input  wire [3:0]                f2_wr_pass,
-    input  wire [LANES*8-1:0]        f2_wr_data,
-
-    // two clocks after the step: value t in bits 8t+7:8t
-    output wire [(TAPS+1)*8-1:0]     window
+    clk,
+    layer, x, act_lane, act_row, k,
+    img_row,
+    p1_wr_en, p1_wr_row, p1_wr_data, p2_wr_en, p2_wr_row, p2_wr_data, f1_wr_en, f1_wr_pass,
+    f1_wr_data, f2_wr_en, f2_wr_pass, f2_wr_data,
+    window
 );
 
-localparam PAD_BITS = `LENET_PAD * 8;
-localparam F1_BYTES = (`LENET_FC1_OUT + LANES - 1) / LANES * LANES;
-localparam F2_BYTES = (`LENET_FC2_OUT + LANES - 1) / LANES * LANES;
-localparam W = TAPS * 8;
+// The layout; the ports' widths depend on it (rtl/lenet_layout.vh).
+`include "lenet_layout.vh"
 
-localparam [2:0] L_CONV1 = 3'd0, L_CONV2 = 3'd1, L_FC1 = 3'd2, L_FC2 = 3'd3;
+input  wire                      clk;
+
+// the step being issued (stage 0)
+input  wire [2:0]                layer;
+input  wire [4:0]                x;
+input  wire [3:0]                act_lane;
+input  wire [3:0]                act_row;
+/* verilator lint_off UNUSEDSIGNAL */  // at 32 lanes fewer words than k's range
+input  wire [6:0]                k;
+/* verilator lint_on UNUSEDSIGNAL */
+
+// the image row it addressed, one clock later (zero for a padding row)
+input  wire [`LENET_IMAGE_SIDE*8-1:0] img_row;
+
+// results of earlier layers
+input  wire                      p1_wr_en;
+input  wire [3:0]                p1_wr_row;
+input  wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data;
+input  wire                      p2_wr_en;
+/* verilator lint_off UNUSEDSIGNAL */  // pool2 has fewer rows than the row field holds
+input  wire [3:0]                p2_wr_row;
+/* verilator lint_on UNUSEDSIGNAL */
+input  wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_wr_data;
+input  wire                      f1_wr_en;
+input  wire [3:0]                f1_wr_pass;
+input  wire [LANES*8-1:0]        f1_wr_data;
+input  wire                      f2_wr_en;
+input  wire [3:0]                f2_wr_pass;
+input  wire [LANES*8-1:0]        f2_wr_data;
+
+// two clocks after the step: value t in bits 8t+7:8t
+output wire [(TAPS+1)*8-1:0]     window;
+
+localparam PAD_BITS = `LENET_PAD * 8;
+localparam F1_BYTES = PASSES_FC1 * LANES;
+localparam F2_BYTES = PASSES_FC2 * LANES;
+localparam W = TAPS * 8;
 
 initial begin
     if (F2_BYTES < ((`LENET_FC3_IN + TAPS - 1) / TAPS) * TAPS) begin

@@ -21,59 +21,44 @@
 
 module lenet_sequencer #(
     parameter LANES = 16,          // compute lanes
-    parameter TAPS = 5,            // MACs per lane per step
-    parameter WADDR_WIDTH = 10,    // weight bank address bits
-    parameter BADDR_WIDTH = 5,     // bias bank address bits
-    parameter DRAIN_CYCLES = 10,   // clocks from a step's issue until its result is written
-    parameter MIRROR_CONV2 = 0,    // conv2 computes columns 2px and 2px+1 at once (lanes MIRROR_CONV2..)
-    parameter WBASE_CONV1 = 0,     // bank layout, as lenet_weight_loader's
-    parameter WBASE_CONV2 = 0,
-    parameter WBASE_FC1 = 0,
-    parameter WBASE_FC2 = 0,
-    parameter WBASE_FC3 = 0,
-    parameter EPR_FC2 = 0,
-    parameter EPR_FC3 = 0,
-    parameter BBASE_CONV1 = 0,
-    parameter BBASE_CONV2 = 0,
-    parameter BBASE_FC1 = 0,
-    parameter BBASE_FC2 = 0,
-    parameter BBASE_FC3 = 0
+    parameter TAPS = 5             // MACs per lane per step
 ) (
-    input  wire                   clk,
-    input  wire                   rst,
-
-    input  wire [1:0]             img_full,     // image buffers holding an unread image
-    output wire                   img_sel,      // the buffer being read
-    output wire                   img_release,  // pulse: done reading img_sel
-    input  wire                   slot_free,    // the result slot can take this image's logits
-
-    // the step, one per clock while step_valid
-    output wire                   step_valid,
-    output wire [2:0]             step_layer,
-    output wire                   step_first,   // first step of an accumulation: start from the bias
-    output wire                   step_last,    // last step: the accumulator is final
-    output wire                   step_pool_first,
-    output wire                   step_pool_last,
-    output wire                   step_row_last, // last pooled output of an activation row
-    output wire [3:0]             step_row,     // pooled row (conv) or pass (fc) being produced
-    output wire [WADDR_WIDTH-1:0] step_waddr,
-    output wire [BADDR_WIDTH-1:0] step_baddr,
-    // where the inputs come from
-    output wire [4:0]             step_img_row, // conv1: image row, valid unless step_img_zero
-    output wire                   step_img_zero, // conv1: the row is padding
-    output wire [4:0]             step_x,       // conv: first column of the window (conv1: padded)
-    output wire [3:0]             step_act_lane, // conv2: input channel; fc1: pool2 channel
-    output wire [3:0]             step_act_row, // conv2: pool1 row; fc1: pool2 row
-    output wire [6:0]             step_k        // fc2, fc3: input word of TAPS values
+    clk, rst,
+    img_full, img_sel, img_release, slot_free,
+    step_valid, step_layer, step_first, step_last, step_pool_first, step_pool_last, step_row_last,
+    step_row, step_waddr, step_baddr, step_img_row, step_img_zero, step_x, step_act_lane,
+    step_act_row, step_k
 );
 
-localparam K = `LENET_CONV1_KERNEL;
-localparam C1_SIDE = `LENET_PADDED_SIDE - K + 1;
-localparam P1_SIDE = C1_SIDE / 2;
-localparam C2_SIDE = P1_SIDE - K + 1;
-localparam P2_SIDE = C2_SIDE / 2;
+// The layout; the ports' widths depend on it (rtl/lenet_layout.vh).
+`include "lenet_layout.vh"
 
-localparam [2:0] L_CONV1 = 3'd0, L_CONV2 = 3'd1, L_FC1 = 3'd2, L_FC2 = 3'd3, L_FC3 = 3'd4;
+input  wire                   clk;
+input  wire                   rst;
+
+input  wire [1:0]             img_full;     // image buffers holding an unread image
+output wire                   img_sel;      // the buffer being read
+output wire                   img_release;  // pulse: done reading img_sel
+input  wire                   slot_free;    // the result slot can take this image's logits
+
+// the step, one per clock while step_valid
+output wire                   step_valid;
+output wire [2:0]             step_layer;
+output wire                   step_first;   // first step of an accumulation: start from the bias
+output wire                   step_last;    // last step: the accumulator is final
+output wire                   step_pool_first;
+output wire                   step_pool_last;
+output wire                   step_row_last; // last pooled output of an activation row
+output wire [3:0]             step_row;     // pooled row (conv) or pass (fc) being produced
+output wire [WADDR_WIDTH-1:0] step_waddr;
+output wire [BADDR_WIDTH-1:0] step_baddr;
+// where the inputs come from
+output wire [4:0]             step_img_row; // conv1: image row, valid unless step_img_zero
+output wire                   step_img_zero; // conv1: the row is padding
+output wire [4:0]             step_x;       // conv: first column of the window (conv1: padded)
+output wire [3:0]             step_act_lane; // conv2: input channel; fc1: pool2 channel
+output wire [3:0]             step_act_row; // conv2: pool1 row; fc1: pool2 row
+output wire [6:0]             step_k;        // fc2, fc3: input word of TAPS values
 
 initial begin
     if (TAPS != K || P2_SIDE != K || `LENET_FC1_IN != `LENET_CONV2_OUT * P2_SIDE * P2_SIDE) begin
@@ -136,34 +121,14 @@ function [3:0] py_max_of(input [2:0] layer);
     case (layer)
         L_CONV1: py_max_of = P1_SIDE - 1;
         L_CONV2: py_max_of = P2_SIDE - 1;
-        L_FC1:   py_max_of = (`LENET_FC1_OUT + LANES - 1) / LANES - 1;
-        L_FC2:   py_max_of = (`LENET_FC2_OUT + LANES - 1) / LANES - 1;
-        default: py_max_of = (`LENET_FC3_OUT + LANES - 1) / LANES - 1;
+        L_FC1:   py_max_of = PASSES_FC1 - 1;
+        L_FC2:   py_max_of = PASSES_FC2 - 1;
+        default: py_max_of = PASSES_FC3 - 1;
     endcase
 endfunction
 
-// (functions in continuous assignments, not an always block: simulators
+// (lenet_layout.vh's functions, in continuous assignments: simulators
 // evaluate them at time zero too, though layer_reg starts at its reset value)
-function [WADDR_WIDTH-1:0] wbase_of(input [2:0] layer);
-    case (layer)
-        L_CONV1: wbase_of = WBASE_CONV1;
-        L_CONV2: wbase_of = WBASE_CONV2;
-        L_FC1:   wbase_of = WBASE_FC1;
-        L_FC2:   wbase_of = WBASE_FC2;
-        default: wbase_of = WBASE_FC3;
-    endcase
-endfunction
-
-function [BADDR_WIDTH-1:0] bbase_of(input [2:0] layer);
-    case (layer)
-        L_CONV1: bbase_of = BBASE_CONV1;
-        L_CONV2: bbase_of = BBASE_CONV2;
-        L_FC1:   bbase_of = BBASE_FC1;
-        L_FC2:   bbase_of = BBASE_FC2;
-        default: bbase_of = BBASE_FC3;
-    endcase
-endfunction
-
 wire [WADDR_WIDTH-1:0] wbase = wbase_of(layer_reg);
 wire [BADDR_WIDTH-1:0] bbase = bbase_of(layer_reg);
 

@@ -16,53 +16,42 @@
 
 module lenet_weight_loader #(
     parameter LANES = 16,         // compute lanes (output channels computed in parallel)
-    parameter TAPS = 5,           // weights per bank entry (the conv kernel width)
-    parameter WADDR_WIDTH = 10,   // weight bank address bits
-    parameter BADDR_WIDTH = 5,    // bias bank address bits
-    parameter MIRROR_CONV2 = 0,   // conv2's outputs also go to lanes MIRROR_CONV2.. (0: they do not)
-    // Bank layout (lenet.v derives it): first entry of each layer, and for the
-    // fc layers the entries one pass of LANES outputs occupies.
-    parameter WBASE_CONV1 = 0,
-    parameter WBASE_CONV2 = 0,
-    parameter WBASE_FC1 = 0,
-    parameter WBASE_FC2 = 0,
-    parameter WBASE_FC3 = 0,
-    parameter EPR_FC1 = 0,
-    parameter EPR_FC2 = 0,
-    parameter EPR_FC3 = 0,
-    parameter BBASE_CONV1 = 0,    // first bias entry of each layer
-    parameter BBASE_CONV2 = 0,
-    parameter BBASE_FC1 = 0,
-    parameter BBASE_FC2 = 0,
-    parameter BBASE_FC3 = 0
+    parameter TAPS = 5            // weights per bank entry (the conv kernel width)
 ) (
-    input  wire                   clk,
-    input  wire                   rst,
-
-    input  wire                   start,          // pulse: a LOAD_WEIGHTS job begins
-    output wire                   done,           // pulse: the job's input is consumed
-    output wire [7:0]             error,          // valid with done
-    output wire                   weights_valid,
-    output wire [31:0]            crc_word,       // the blob's CRC word, while weights_valid
-    output wire [31:0]            shifts,         // blob word 3
-
-    input  wire [31:0]            s_tdata,
-    input  wire                   s_tvalid,
-    input  wire                   s_tlast,
-    output wire                   s_tready,
-
-    output wire                   wbank_wr_en,
-    output wire [LANES-1:0]       wbank_wr_lanes,
-    output wire [WADDR_WIDTH-1:0] wbank_wr_addr,
-    output wire [TAPS*8-1:0]      wbank_wr_data,
-    output wire                   bbank_wr_en,
-    output wire [LANES-1:0]       bbank_wr_lanes,
-    output wire [BADDR_WIDTH-1:0] bbank_wr_addr,
-    output wire [31:0]            bbank_wr_data
+    clk, rst,
+    start, done, error, weights_valid, crc_word, shifts,
+    s_tdata, s_tvalid, s_tlast, s_tready,
+    wbank_wr_en, wbank_wr_lanes, wbank_wr_addr, wbank_wr_data, bbank_wr_en, bbank_wr_lanes,
+    bbank_wr_addr, bbank_wr_data
 );
 
-localparam K = `LENET_CONV1_KERNEL;
-localparam MIRROR = `LENET_CONV1_OUT;
+// The layout; the ports' widths depend on it (rtl/lenet_layout.vh).
+`include "lenet_layout.vh"
+
+input  wire                   clk;
+input  wire                   rst;
+
+input  wire                   start;          // pulse: a LOAD_WEIGHTS job begins
+output wire                   done;           // pulse: the job's input is consumed
+output wire [7:0]             error;          // valid with done
+output wire                   weights_valid;
+output wire [31:0]            crc_word;       // the blob's CRC word, while weights_valid
+output wire [31:0]            shifts;         // blob word 3
+
+input  wire [31:0]            s_tdata;
+input  wire                   s_tvalid;
+input  wire                   s_tlast;
+output wire                   s_tready;
+
+output wire                   wbank_wr_en;
+output wire [LANES-1:0]       wbank_wr_lanes;
+output wire [WADDR_WIDTH-1:0] wbank_wr_addr;
+output wire [TAPS*8-1:0]      wbank_wr_data;
+output wire                   bbank_wr_en;
+output wire [LANES-1:0]       bbank_wr_lanes;
+output wire [BADDR_WIDTH-1:0] bbank_wr_addr;
+output wire [31:0]            bbank_wr_data;
+
 localparam LANE_BITS = $clog2(LANES);
 localparam IDX_WIDTH = $clog2(`LENET_BLOB_WORDS + 1);
 localparam [IDX_WIDTH-1:0] CRC_IDX = `LENET_CRC_WORD_INDEX;
@@ -135,29 +124,28 @@ endfunction
 
 // a weight section's rows (one per output): the index of a row's last entry
 // of TAPS weights, and the weights in it
-`define LENET_ENTRIES(n) (((n) + TAPS - 1) / TAPS)
-`define LENET_LAST_TAKE(n) ((n) - (`LENET_ENTRIES(n) - 1) * TAPS)
 function [6:0] last_entry_of(input [3:0] sec);
     case (sec)
-        SEC_CONV1_W: last_entry_of = `LENET_ENTRIES(`LENET_CONV1_IN * K * K) - 1;
-        SEC_CONV2_W: last_entry_of = `LENET_ENTRIES(`LENET_CONV2_IN * K * K) - 1;
-        SEC_FC1_W:   last_entry_of = `LENET_ENTRIES(`LENET_FC1_IN) - 1;
-        SEC_FC2_W:   last_entry_of = `LENET_ENTRIES(`LENET_FC2_IN) - 1;
-        default:     last_entry_of = `LENET_ENTRIES(`LENET_FC3_IN) - 1;
+        SEC_CONV1_W: last_entry_of = EPR_CONV1 - 1;
+        SEC_CONV2_W: last_entry_of = EPR_CONV2 - 1;
+        SEC_FC1_W:   last_entry_of = EPR_FC1 - 1;
+        SEC_FC2_W:   last_entry_of = EPR_FC2 - 1;
+        default:     last_entry_of = EPR_FC3 - 1;
     endcase
 endfunction
 
+`define LENET_LAST_TAKE(n, epr) ((n) - ((epr) - 1) * TAPS)
+
 function [2:0] last_take_of(input [3:0] sec);
     case (sec)
-        SEC_CONV1_W: last_take_of = `LENET_LAST_TAKE(`LENET_CONV1_IN * K * K);
-        SEC_CONV2_W: last_take_of = `LENET_LAST_TAKE(`LENET_CONV2_IN * K * K);
-        SEC_FC1_W:   last_take_of = `LENET_LAST_TAKE(`LENET_FC1_IN);
-        SEC_FC2_W:   last_take_of = `LENET_LAST_TAKE(`LENET_FC2_IN);
-        default:     last_take_of = `LENET_LAST_TAKE(`LENET_FC3_IN);
+        SEC_CONV1_W: last_take_of = `LENET_LAST_TAKE(`LENET_CONV1_IN * K * K, EPR_CONV1);
+        SEC_CONV2_W: last_take_of = `LENET_LAST_TAKE(`LENET_CONV2_IN * K * K, EPR_CONV2);
+        SEC_FC1_W:   last_take_of = `LENET_LAST_TAKE(`LENET_FC1_IN, EPR_FC1);
+        SEC_FC2_W:   last_take_of = `LENET_LAST_TAKE(`LENET_FC2_IN, EPR_FC2);
+        default:     last_take_of = `LENET_LAST_TAKE(`LENET_FC3_IN, EPR_FC3);
     endcase
 endfunction
 `undef LENET_LAST_TAKE
-`undef LENET_ENTRIES
 
 function [6:0] rows_of(input [3:0] sec);
     case (sec)
@@ -166,16 +154,6 @@ function [6:0] rows_of(input [3:0] sec);
         SEC_FC1_W:   rows_of = `LENET_FC1_OUT;
         SEC_FC2_W:   rows_of = `LENET_FC2_OUT;
         default:     rows_of = `LENET_FC3_OUT;
-    endcase
-endfunction
-
-function [BADDR_WIDTH-1:0] bbase_of(input [3:0] sec);
-    case (sec)
-        SEC_CONV1_B: bbase_of = BBASE_CONV1;
-        SEC_CONV2_B: bbase_of = BBASE_CONV2;
-        SEC_FC1_B:   bbase_of = BBASE_FC1;
-        SEC_FC2_B:   bbase_of = BBASE_FC2;
-        default:     bbase_of = BBASE_FC3;
     endcase
 endfunction
 
@@ -323,7 +301,8 @@ always @(posedge clk) begin
     b_lanes_reg <= sec_reg == SEC_CONV1_B ? b_lane | (b_lane << MIRROR)
                  : sec_reg == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)
                  : b_lane;
-    b_addr_reg <= bbase_of(sec_reg) + ofs_reg[BADDR_WIDTH+LANE_BITS-1:LANE_BITS];
+    // (the bias section of layer code l is 2l + 2: sec_reg[3:1] - 1 is its layer)
+    b_addr_reg <= bbase_of(sec_reg[3:1] - 3'd1) + ofs_reg[BADDR_WIDTH+LANE_BITS-1:LANE_BITS];
     b_data_reg <= s_tdata + round_reg;
     // the section being repacked; its last entries leave after its last word
     if (accept && wsec_first) begin

@@ -132,14 +132,13 @@ def _runner(sim: str):
 
 
 def build_stamp(files: list[Path], sim: str, parameters: dict, args: tuple[str, ...]) -> str:
-    """Hash of the sources, the contract header, the simulator, parameters and arguments."""
+    """Hash of the sources, the headers beside them, the simulator, parameters and arguments."""
     h = hashlib.sha256()
-    for f in files:
+    # the headers are included, so not among the files
+    headers = sorted({hdr for f in files for hdr in f.parent.glob("*.vh")})
+    for f in files + headers:
         h.update(f.name.encode())
         h.update(f.read_bytes())
-    header = RTL_DIR / "lenet_contract.vh"  # included, so not among the files
-    if header.is_file():
-        h.update(header.read_bytes())
     h.update(json.dumps([sim, sorted(parameters.items()), list(args)]).encode())
     return h.hexdigest()
 

@@ -81,7 +81,8 @@ def fake_rtl_dir(path: Path) -> Path:
         f"`default_nettype none\nmodule {contract.TOP_NAME} (\n    "
         + ",\n    ".join(ports) + "\n);\nendmodule\n"
     )
-    shutil.copy(ROOT / "rtl" / "lenet_contract.vh", path / "lenet_contract.vh")
+    for header in (ROOT / "rtl").glob("*.vh"):
+        shutil.copy(header, path / header.name)
     return path
 
 
@@ -408,6 +409,9 @@ def check_rtl_package(run: Run, tmp: Path) -> None:
     outside = [f for f in core["files"] if not Path(f).is_relative_to(core["root_dir"])]
     assert not outside, f"sources not packaged under the IP (-import_files): {outside}"
     run.index("set_property", "file_type", "Verilog Header")
+    untyped = [p.name for p in (tmp / "rtl").glob("*.vh")
+               if run.model["props"].get(str(p.resolve()), {}).get("file_type") != "Verilog Header"]
+    assert not untyped, f"headers not typed Verilog Header: {untyped}"
     run.index("set_property", "top", contract.TOP_NAME)
     busifs = core["busifs"]
     assert busifs.get("in_r") == busifs.get("out_r") == "xilinx.com:interface:axis_rtl:1.0", busifs
@@ -472,9 +476,12 @@ def test_rtl_ip_is_packaged_and_built_into_the_same_overlay(tmp_path):
 
 
 def test_real_rtl_sources_package(tmp_path):
-    """The packager infers the interfaces from rtl/'s real top module."""
+    """The packager infers the interfaces from rtl/'s real top module, and packages the headers it includes."""
     shutil.copytree(ROOT / "rtl", tmp_path / "rtl")
-    check_rtl_package(package_rtl(tmp_path), tmp_path)
+    run = package_rtl(tmp_path)
+    check_rtl_package(run, tmp_path)
+    packaged = {Path(f).name for f in run.model["core"]["files"]}
+    assert {"lenet_contract.vh", "lenet_layout.vh"} <= packaged, f"headers missing from the IP: {packaged}"
 
 
 def test_build_needs_no_board_files(tmp_path):
@@ -787,7 +794,7 @@ CHECKED = {
     "pkg-reg-block": (word(PKG, "ipx::add_address_block Reg $mmap", "ipx::add_address_block reg0 $mmap"),
                       "address block"),
     "pkg-reg-range": (word(PKG, "range [expr {1 << $::LENET_ADDR_WIDTH}]", "range 64"), "address block Reg"),
-    "pkg-header": (Edit(PKG, "set_property file_type {Verilog Header} [get_files $header]"), "Verilog Header"),
+    "pkg-header": (Edit(PKG, "set_property file_type {Verilog Header} [get_files $headers]"), "Verilog Header"),
     "pkg-taxonomy": (word(PKG, "-taxonomy /UserIP", "-taxonomy /User"), "taxonomy"),
     "pkg-display-name": (word(PKG, 'display_name "LeNet-5 (Verilog twin)"', 'display_name ""'), "display_name"),
     "ip-repo": (word(BUILD, "set_property ip_repo_paths [list $ip_repo]", "set_property ip_repo_paths [list $build_dir]"),

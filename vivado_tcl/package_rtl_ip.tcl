@@ -20,9 +20,10 @@ set build_dir [file normalize [dict get $opts build_dir]]
 set ip_dir [file normalize [dict get $opts ip_dir]]
 lassign [split $::LENET_VLNV_RTL :] vendor library name version
 
+# The sources and the headers they include (the contract, the bank layout).
 set sources [lsort [glob -nocomplain -directory $rtl_dir *.v]]
-set header [file join $rtl_dir lenet_contract.vh]
-if {[llength $sources] == 0 || ![file exists $header]} {
+set headers [lsort [glob -nocomplain -directory $rtl_dir *.vh]]
+if {[llength $sources] == 0 || [file join $rtl_dir lenet_contract.vh] ni $headers} {
     error "lenet: rtl/ needs the Verilog sources (*.v) and lenet_contract.vh;\
            found [llength $sources] .v file(s) in $rtl_dir"
 }
@@ -53,8 +54,8 @@ proc lenet_bus_parameter {busif param value} {
 # A throw-away project is what ipx::package_project packages.
 lenet_warn_if_other_version
 create_project -force lenet_rtl_pkg $build_dir -part $::LENET_PART
-add_files -norecurse [concat $sources [list $header]]
-set_property file_type {Verilog Header} [get_files $header]
+add_files -norecurse [concat $sources $headers]
+set_property file_type {Verilog Header} [get_files $headers]
 set_property top $::LENET_TOP_NAME [current_fileset]
 update_compile_order -fileset sources_1
 

@@ -187,7 +187,8 @@ proc get_files {args} {
     lassign [stub::parse get_files $args {of_objects filter} {all}] opts pats
     set out {}
     foreach path $stub::files {
-        foreach pat $pats {
+        # each pattern argument may be a list of patterns, as Vivado takes them
+        foreach pat [stub::flatten $pats] {
             if {$path eq $pat || [string match *[file tail $pat] $path]} {
                 lappend out $path
             }

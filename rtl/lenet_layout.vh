@@ -1,0 +1,91 @@
+// The engine's shared layout, derived once from the including module's LANES
+// and TAPS parameters and the contract header: the layer codes, the feature
+// map sides, the weight and bias bank layout, and the pipeline's drain time.
+// Every module that needs one of these includes this file; none derives them
+// itself or takes them as parameters.
+//
+// Included inside a module body, after its parameter port list and before
+// its port declarations, which therefore use the Verilog-2001 (non-ANSI)
+// style: the port widths depend on these values. The alternatives fail one
+// of our tools: a localparam in the parameter port list (SystemVerilog) is
+// refused by Icarus before v12 (steveicarus/iverilog issue 977; Debian has
+// 11) and, on a module's ports, by Vivado's IP packager (ZipCPU/wb2axip pull
+// request 17, Vivado 2019.2 in project and block design mode); `define
+// functions of LANES would put the layout in two forms, macros for the ports
+// and localparams for the body. No include guard: each module includes it.
+//
+// Requires: `include "lenet_contract.vh" before it; parameters LANES, TAPS.
+
+/* verilator lint_off UNUSEDPARAM */  // each module uses a part of the layout
+
+// the sequencer's layer codes, as the steps carry them
+localparam [2:0] L_CONV1 = 3'd0, L_CONV2 = 3'd1, L_FC1 = 3'd2, L_FC2 = 3'd3, L_FC3 = 3'd4;
+
+// feature map sides: conv1's output, pool1, conv2's output, pool2
+localparam K = `LENET_CONV1_KERNEL;
+localparam C1_SIDE = `LENET_PADDED_SIDE - K + 1;
+localparam P1_SIDE = C1_SIDE / 2;
+localparam C2_SIDE = P1_SIDE - K + 1;
+localparam P2_SIDE = C2_SIDE / 2;
+
+// Lanes computing a second output column at the same time: conv1's outputs
+// are mirrored onto lanes MIRROR.., conv2's onto lanes MIRROR_CONV2.. when
+// LANES holds them twice (0: conv2 is not mirrored).
+localparam MIRROR = `LENET_CONV1_OUT;
+localparam MIRROR_CONV2 = LANES >= 2 * `LENET_CONV2_OUT ? `LENET_CONV2_OUT : 0;
+
+// Each lane's weight bank holds, per layer, the entries of the outputs that
+// lane computes (output o: lane o % LANES, pass o / LANES): conv: one entry
+// per kernel row (TAPS weights) of each input channel; fc: for each pass, the
+// output's row in entries of TAPS inputs. EPR: entries per row (per output).
+localparam EPR_CONV1 = (`LENET_CONV1_IN * K * K + TAPS - 1) / TAPS;
+localparam EPR_CONV2 = (`LENET_CONV2_IN * K * K + TAPS - 1) / TAPS;
+localparam EPR_FC1 = (`LENET_FC1_IN + TAPS - 1) / TAPS;
+localparam EPR_FC2 = (`LENET_FC2_IN + TAPS - 1) / TAPS;
+localparam EPR_FC3 = (`LENET_FC3_IN + TAPS - 1) / TAPS;
+localparam PASSES_FC1 = (`LENET_FC1_OUT + LANES - 1) / LANES;
+localparam PASSES_FC2 = (`LENET_FC2_OUT + LANES - 1) / LANES;
+localparam PASSES_FC3 = (`LENET_FC3_OUT + LANES - 1) / LANES;
+localparam WBASE_CONV1 = 0;
+localparam WBASE_CONV2 = WBASE_CONV1 + EPR_CONV1;
+localparam WBASE_FC1 = WBASE_CONV2 + EPR_CONV2;
+localparam WBASE_FC2 = WBASE_FC1 + PASSES_FC1 * EPR_FC1;
+localparam WBASE_FC3 = WBASE_FC2 + PASSES_FC2 * EPR_FC2;
+localparam WDEPTH = WBASE_FC3 + PASSES_FC3 * EPR_FC3;
+// the bias bank: one entry per layer and pass
+localparam BBASE_CONV1 = 0;
+localparam BBASE_CONV2 = BBASE_CONV1 + 1;
+localparam BBASE_FC1 = BBASE_CONV2 + 1;
+localparam BBASE_FC2 = BBASE_FC1 + PASSES_FC1;
+localparam BBASE_FC3 = BBASE_FC2 + PASSES_FC2;
+localparam BDEPTH = BBASE_FC3 + PASSES_FC3;
+localparam WADDR_WIDTH = $clog2(WDEPTH);
+localparam BADDR_WIDTH = $clog2(BDEPTH);
+
+// Clocks from a step's issue to its result landing in an activation memory
+// (S0..S8 of lenet_engine, the pool's second stage and the write): the
+// sequencer waits this long between layers, so a layer never reads early.
+localparam DRAIN_CYCLES = 11;
+
+/* verilator lint_on UNUSEDPARAM */
+
+// A layer's first weight and bias entries, by layer code.
+function [WADDR_WIDTH-1:0] wbase_of(input [2:0] code);
+    case (code)
+        L_CONV1: wbase_of = WBASE_CONV1;
+        L_CONV2: wbase_of = WBASE_CONV2;
+        L_FC1:   wbase_of = WBASE_FC1;
+        L_FC2:   wbase_of = WBASE_FC2;
+        default: wbase_of = WBASE_FC3;
+    endcase
+endfunction
+
+function [BADDR_WIDTH-1:0] bbase_of(input [2:0] code);
+    case (code)
+        L_CONV1: bbase_of = BBASE_CONV1;
+        L_CONV2: bbase_of = BBASE_CONV2;
+        L_FC1:   bbase_of = BBASE_FC1;
+        L_FC2:   bbase_of = BBASE_FC2;
+        default: bbase_of = BBASE_FC3;
+    endcase
+endfunction
