@@ -26,7 +26,7 @@ VECTORS := build/vectors
 EPOCHS ?= 5
 
 .PHONY: help setup debian-tools test demo train quantize export bench-train bench-golden \
-        csim csim-full sim sim-bench sim-full estimate hls bitstream bench notebook timing selftest wheel clean
+        csim csim-full sim sim-bench sim-full sim-leaves estimate hls bitstream bench notebook timing selftest wheel clean
 
 help:
 	@echo "make demo      train, quantize and evaluate LeNet-5 (float vs int8) on MNIST"
@@ -34,7 +34,7 @@ help:
 	@echo "make setup     create $(VENV) with everything the tests need"
 	@echo "               (then \`source $(VENV)/bin/activate\` puts \`lenet\` on PATH, or call $(LENET))"
 	@echo "make train | quantize | export | csim | sim | estimate | bench | notebook"
-	@echo "make bench-train | bench-golden | sim-bench | sim-full | csim-full | timing"
+	@echo "make bench-train | bench-golden | sim-bench | sim-full | sim-leaves | csim-full | timing"
 	@echo "make hls | bitstream [IP=rtl|hls]   (need Vitis HLS / Vivado 2024.1)"
 	@echo "make wheel     the one wheel to copy to the PYNQ-Z2 (README: On the board)"
 
@@ -129,6 +129,8 @@ hls: $(if $(shell command -v vitis_hls),export)
 #   `make sim IP=hls` runs it on the Vitis HLS export of `make hls` instead.
 # sim-bench: cycles per image (steady state), latency of one image, images/s.
 # sim-full: all 10,000 test images through the RTL (C++ Verilator harness), bit-exact.
+# sim-leaves: the leaf modules' benches (tests/test_rtl_benches.py) on Verilator; the
+#   default suite runs them on Icarus, whose builds take a second, not a minute each.
 # estimate: Yosys synth_xilinx resource estimate for the xc7z020.
 # timing: the worst register-to-register paths of rtl/ under a pessimistic 7-series -1
 #   delay model (sim/timing.py), against an 8.0 ns budget at 100 MHz; a pre-route
@@ -144,6 +146,9 @@ sim-bench: $(STAMP)
 
 sim-full: $(STAMP)
 	$(LENET) rtl full --blob $(BLOB)
+
+sim-leaves: $(STAMP)
+	LENET_BENCH_SIM=verilator $(PY) -m pytest -q tests/test_rtl_benches.py
 
 estimate: $(STAMP)
 	@$(MAKE) --no-print-directory debian-tools DEBIAN_TOOLS=yosys:yosys

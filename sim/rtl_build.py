@@ -143,31 +143,31 @@ def build_stamp(files: list[Path], sim: str, parameters: dict, args: tuple[str, 
     return h.hexdigest()
 
 
-def build_dir(sim: str = "verilator", ip: str = "rtl", parameters: dict | None = None) -> Path:
-    """The build directory of one (sim, ip, parameters) combination."""
+def build_dir(sim: str = "verilator", ip: str = "rtl", parameters: dict | None = None, top: str = TOP) -> Path:
+    """The build directory of one (sim, ip, parameters, top module) combination."""
     tag = "_".join(f"{k}{v}" for k, v in sorted((parameters or {}).items())) or "default"
-    return BUILD_ROOT / f"{ip}-{sim}-{tag}"
+    return BUILD_ROOT / f"{ip}-{sim}-{tag}" if top == TOP else BUILD_ROOT / f"{ip}-{sim}-{top}-{tag}"
 
 
-def build(sim: str = "verilator", ip: str = "rtl", parameters: dict | None = None) -> Path:
-    """Compile the IP for cocotb (cached); returns the build directory."""
+def build(sim: str = "verilator", ip: str = "rtl", parameters: dict | None = None, top: str = TOP) -> Path:
+    """Compile the IP, or its module ``top`` for a leaf bench, for cocotb (cached); returns the build directory."""
     parameters = dict(parameters or {})
     files, includes = sources(ip)
     args = VERILATOR_ARGS + (VERILATOR_ARGS_HLS if ip == "hls" else ()) if sim == "verilator" else ICARUS_ARGS
-    out = build_dir(sim, ip, parameters)
+    out = build_dir(sim, ip, parameters, top)
     stamp = build_stamp(files, sim, parameters, args)
     stamp_file = out / "lenet_build.stamp"
     out.mkdir(parents=True, exist_ok=True)
     # Several test sessions may share the machine: one build per directory at a time.
     with open(out / "lenet_build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        product = out / (TOP if sim == "verilator" else "sim.vvp")
+        product = out / (top if sim == "verilator" else "sim.vvp")
         if stamp_file.is_file() and stamp_file.read_text() == stamp and product.is_file():
             return out
         stamp_file.unlink(missing_ok=True)
         runner = _runner(sim)
         try:
-            runner.build(sources=files, includes=includes, hdl_toplevel=TOP, parameters=parameters,
+            runner.build(sources=files, includes=includes, hdl_toplevel=top, parameters=parameters,
                          build_args=list(args), build_dir=out, always=True, timescale=("1ns", "1ps"),
                          log_file=out / "build.log")
         except (RuntimeError, SystemExit) as e:
@@ -210,16 +210,17 @@ def run(test_module: str, sim: str = "verilator", ip: str = "rtl", test_dir: str
         testcase: str | list[str] | None = None, test_filter: str | None = None,
         extra_env: dict[str, str] | None = None,
         parameters: dict | None = None, seed: int | None = None, check: bool = True,
-        log_file: str | Path | None = None) -> Results:
+        log_file: str | Path | None = None, top: str = TOP) -> Results:
     """Build (cached) and run the cocotb tests of ``test_module``.
 
     ``test_module`` is an importable module name, ``test_dir`` is put on
     PYTHONPATH; ``extra_env`` goes to the test module; ``testcase`` (names)
-    or ``test_filter`` (a regular expression) pick tests. Raises
+    or ``test_filter`` (a regular expression) pick tests; ``top`` is the
+    module under test (default the IP's top, ``lenet``). Raises
     :class:`RtlSimError` listing the failed tests unless ``check=False``.
     """
     t0 = time.monotonic()
-    out = build(sim, ip, parameters)
+    out = build(sim, ip, parameters, top)
     runner = _runner(sim)
     env = dict(extra_env or {})
     # Assertion rewriting makes imports slow; keep it to the test module itself.
@@ -233,7 +234,7 @@ def run(test_module: str, sim: str = "verilator", ip: str = "rtl", test_dir: str
     try:
         # Under pytest the runner itself raises SystemExit on a failed test;
         # the results XML (parsed below) says which.
-        runner.test(test_module=test_module, hdl_toplevel=TOP, hdl_toplevel_lang="verilog", testcase=testcase,
+        runner.test(test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog", testcase=testcase,
                     test_filter=test_filter, build_dir=out, test_dir=out, extra_env=env, results_xml=str(xml),
                     seed=seed, parameters=parameters, log_file=log_file)
     except SystemExit:

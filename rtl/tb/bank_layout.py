@@ -1,0 +1,58 @@
+"""The RTL's weight and bias bank layout (rtl/lenet_layout.vh), stated in Python for the leaf benches.
+
+Output ``o`` of a layer is computed by lane ``o % lanes`` in pass
+``o // lanes``. Each lane's weight bank holds, layer after layer, the rows
+(one per output) of the outputs it computes, a row cut into entries of
+``taps`` weights, its last entry zero-padded; the bias bank holds one entry
+per layer and pass. A conv layer has one pass: its outputs fit the lanes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lenet_pynq import contract as C
+
+
+@dataclass(frozen=True)
+class BankLayout:
+    """Where each layer's weight rows and biases sit in the lanes' banks, for ``lanes`` lanes of ``taps`` MACs."""
+
+    lanes: int
+    taps: int = C.LAYERS[0].weight_shape[-1]
+
+    def row_length(self, layer: C.Layer) -> int:
+        """Weights per output."""
+        return int(np.prod(layer.weight_shape[1:]))
+
+    def entries_per_row(self, layer: C.Layer) -> int:
+        return -(-self.row_length(layer) // self.taps)
+
+    def passes(self, layer: C.Layer) -> int:
+        return -(-layer.weight_shape[0] // self.lanes)
+
+    def wbase(self, layer: C.Layer) -> int:
+        """The layer's first weight bank entry."""
+        before = C.LAYERS[: C.LAYERS.index(layer)]
+        return sum(self.passes(x) * self.entries_per_row(x) for x in before)
+
+    def bbase(self, layer: C.Layer) -> int:
+        """The layer's first bias bank entry."""
+        return sum(self.passes(x) for x in C.LAYERS[: C.LAYERS.index(layer)])
+
+    def waddr(self, layer: C.Layer, output: int, entry: int) -> tuple[int, int]:
+        """(lane, bank address) of entry ``entry`` of output ``output``'s row."""
+        return output % self.lanes, self.wbase(layer) + output // self.lanes * self.entries_per_row(layer) + entry
+
+    def weight_entries(self, weights: np.ndarray, layer: C.Layer) -> dict[tuple[int, int], bytes]:
+        """The layer's bank entries, (lane, address) -> ``taps`` int8 weights as bytes, from its blob section."""
+        rows = np.asarray(weights, dtype=np.int8).reshape(layer.weight_shape[0], -1)
+        padded = np.zeros((rows.shape[0], self.entries_per_row(layer) * self.taps), dtype=np.int8)
+        padded[:, : rows.shape[1]] = rows
+        return {
+            self.waddr(layer, o, e): padded[o, e * self.taps : (e + 1) * self.taps].tobytes()
+            for o in range(rows.shape[0])
+            for e in range(self.entries_per_row(layer))
+        }
