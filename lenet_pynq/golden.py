@@ -1,25 +1,19 @@
 """The golden integer LeNet-5: docs/contract.md section 1, executed.
 
-Every other implementation (HLS C++, RTL, the board) must produce exactly
-these integers. Interface:
-
-- :func:`run` -- ``run(q, images, trace=None, acc_peak=None)`` -> int32
-  logits ``(N, 10)``; ``images`` are uint8 ``(N, 28, 28)`` or ``(N, 784)``
-  (or one image, ``(28, 28)`` or ``(784,)``);
-  ``trace`` (a dict) receives every activation of ``contract.ACTIVATIONS``
-  with a leading image axis; ``acc_peak`` (a dict) receives, per layer, the
-  largest |accumulator| seen.
-- :func:`classify` -- argmax of the logits, ties to the lowest index.
-- :func:`result_words` -- the INFER output words of section 4 without the
-  trailer: per image the class then the ten logits, as uint32.
+The executable specification: every other implementation (HLS C++, RTL,
+the board) must produce exactly these integers, and the tests compare them
+with it to the last bit. It computes the logits of images, and on request
+every layer's activations and each layer's accumulator peaks (which the
+quantization's calibration and the per-layer dumps need), as well as the
+classes and the INFER output words a job must return.
 
 Why float32 matrix products are exact here: every product ``w*x`` is an
 integer with ``|w*x| <= 128*255``, and a layer has at most 400 of them, so
 every partial sum, in any summation order, is an integer below
 ``400*128*255 < 2**24`` in magnitude, which float32 represents exactly. The
 bias is then added, and the sum wrapped to int32, in integer arithmetic, so
-the result is the contract's 32-bit wrapping arithmetic for any blob. BLAS
-makes this 20-30x faster than NumPy's integer matmul (measured on conv2's shapes).
+the result is the contract's 32-bit wrapping arithmetic for any blob, and
+BLAS computes it many times faster than NumPy's integer matmul.
 
 Two paths compute the same integers. The reference path (:func:`_forward`)
 follows section 1 literally, layer after layer in the contract's layouts; it
@@ -260,7 +254,12 @@ def _fast_forward(f: _FastWeights, x: np.ndarray) -> np.ndarray:
 
 def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
         acc_peak: dict | None = None) -> np.ndarray:
-    """int32 logits (N, 10) of uint8 ``images``; see the module docstring for ``trace``/``acc_peak``."""
+    """int32 logits (N, 10) of uint8 ``images``, (N, 28, 28) or (N, 784), or one image (28, 28) or (784,).
+
+    ``trace`` (a dict) receives every activation of ``contract.ACTIVATIONS``
+    with a leading image axis; ``acc_peak`` (a dict) receives, per layer, the
+    largest |accumulator| seen. Either one takes the reference path.
+    """
     x = as_images(images, "golden model")
     if trace is None and acc_peak is None:
         f = _fast_weights(q)

@@ -1,37 +1,14 @@
-"""The HLS C++ IP as a library: the `csim` backend (g++ C-simulation via ctypes).
+"""The HLS C++ IP run on the PC: the `csim` backend and `lenet csim`.
 
 The very C++ that Vitis HLS synthesizes (``hls_src/lenet.cpp``), built with
-g++ into a shared library and driven one job at a time, exactly as the board
-is: COMMAND, COUNT, the input words with their TLAST flags, then the output
-words and the three status registers. `lenet bench --backend csim` pushes
-batches of images through it, `make csim-full` checks it on all 10,000 test
-images, and per-layer dumps from it feed `lenet compare`.
-
-Interface:
-
-``CsimLenet(build_dir=None)``
-    Builds the library if its sources changed (cached under ``build/csim``)
-    and loads a private copy of it: one instance is one IP at power-on (no
-    weights), independent of other instances.
-``job(command, count=0, words=(), last=None) -> JobResult``
-    One job, any job, malformed ones included. ``last``: per-word TLAST
-    flags (default: TLAST on the final word); there must be one, as the IP
-    consumes its input up to TLAST.
-``load_weights(blob) -> int``
-    LOAD_WEIGHTS with a blob (bytes, a path, or a ``QuantizedLeNet``);
-    returns WEIGHTS_CRC; a refused blob raises LenetError naming the error.
-``classify(images, batch_size=None) -> Classification``
-    INFER over uint8 images ``(N, 784)`` or ``(N, 28, 28)``, in jobs of at most
-    ``batch`` images: classes, logits and the result words.
-``layers(images) -> dict``
-    The activations of every layer of contract section 7, as the C++ computed
-    them (the IP's trace hook), with a leading image axis.
-``dump(images, out_dir, fracs=None)``
-    ``layers`` written as a per-layer dump directory (lenet_pynq/dumps.py).
-
-Command line (the Makefile's csim targets): ``lenet csim tb VECTORS`` builds
-and runs the C++ testbench, ``lenet csim full`` checks every MNIST test image
-against the golden model, ``lenet csim dump`` writes per-layer dumps.
+g++ into a shared library (cached under ``build/csim``) and driven one job at
+a time through ctypes, exactly as the board is driven: COMMAND, COUNT, the
+input words with their TLAST flags, then the output words and the three
+status registers. So the C++ is checked against the golden model before
+synthesis, in the same jobs the driver sends: `lenet bench --backend csim`
+classifies through it, `make csim-full` checks it on all 10,000 test
+images, `lenet csim tb` runs the C++ testbench on exported vectors, and its
+per-layer dumps feed `lenet compare`.
 """
 
 from __future__ import annotations
@@ -141,7 +118,14 @@ class JobResult(NamedTuple):
 
 
 class CsimLenet:
-    """The HLS C++ IP built with g++, a :class:`~lenet_pynq.classifier.Classifier`; see the module docstring."""
+    """The HLS C++ IP built with g++, a :class:`~lenet_pynq.classifier.Classifier`.
+
+    Each instance loads a private copy of the library: one IP at power-on (no
+    weights), independent of other instances. :meth:`job` runs any job,
+    malformed ones included; ``last`` gives per-word TLAST flags (default:
+    TLAST on the final word), and there must be one, as the IP consumes its
+    input up to TLAST.
+    """
 
     label = "C-sim"
     integer = True

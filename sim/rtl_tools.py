@@ -1,28 +1,12 @@
-"""The RTL's make targets: test vectors, cycle bench, Yosys estimate, all-10,000 run.
+"""`lenet rtl`: the RTL's tools outside the test suite, which the Makefile's RTL targets call.
 
-``lenet rtl WHAT``:
-
-``sources [--ip rtl|hls]``
-    List the IP's Verilog files, or say why there are none (``make sim IP=hls``
-    before ``make hls``).
-``bench [--ip rtl|hls] [--images N]``  (make sim-bench)
-    cocotb on Verilator: cycles of a weights load, of one image alone
-    (latency: ap_start to the trailer) and per image in a batch back to
-    back (steady state), and images/s at the contract's clock.
-``estimate``  (make estimate)
-    Yosys ``synth_xilinx -family xc7 -noiopad`` on rtl/*.v; LUT, FF,
-    DSP48E1 and BRAM (RAMB36 + RAMB18/2) read from ``stat -json``, against
-    the xc7z020's capacity and the 70% budget.
-``dump [--blob B] [--count N] [--out DIR]``
-    The RTL's per-layer dump (contract section 7) of the first N test images,
-    as the layer writer stores each layer, for ``lenet compare``; the cocotb
-    test that takes it also checks every layer against the golden model.
-``full [--blob B] [--count N]``  (make sim-full)
-    All test images through the RTL with a C++ Verilator harness
-    (tests/rtl_full_tb.cpp; no Python per clock), every output word checked
-    against the golden model; prints the time it took.
-
-:func:`vectors` makes (and caches) a `lenet export` directory for tests.
+The suite proves the Verilog bit-exact on a few hundred images; these say
+what it costs and that it holds everywhere: cycles per image and latency
+(`make sim-bench`, cocotb on Verilator), a Yosys resource estimate for the
+xc7z020 (`make estimate`), all 10,000 test images through a C++ Verilator
+harness with no Python per clock (`make sim-full`), and the RTL's per-layer
+dump for `lenet compare`. The RTL tests share the test vectors made here
+(:func:`vectors`, cached per image count).
 """
 
 from __future__ import annotations
@@ -86,7 +70,11 @@ def vectors(count: int, blob_path: Path | None = None) -> Path:
 
 
 def bench(ip: str = "rtl", images: int = 24) -> dict:
-    """Cycle counts from tests/cocotb_lenet.py's test_bench; see the module docstring."""
+    """Cycle counts from rtl/tb/cocotb_lenet.py's test_bench (cocotb on Verilator).
+
+    Of a weights load, of one image alone (latency: ap_start to the trailer)
+    and per image in a batch of ``images`` back to back (steady state).
+    """
     vec = vectors(16)
     out = rtl_build.BUILD_ROOT / f"bench-{ip}.json"
     out.unlink(missing_ok=True)
@@ -102,7 +90,7 @@ def bench(ip: str = "rtl", images: int = 24) -> dict:
 
 
 def dump(out: Path, count: int = 3, blob_path: Path | None = None) -> Path:
-    """The RTL's per-layer dump of the first ``count`` test images, via tests/cocotb_lenet.py's test_layers."""
+    """The RTL's per-layer dump of the first ``count`` test images, via rtl/tb/cocotb_lenet.py's test_layers."""
     if count < 1:
         raise LenetError(f"--count {count}: dump at least one image")
     vec = vectors(count, blob_path)
@@ -139,7 +127,10 @@ def resources(cells: dict[str, int]) -> dict[str, float]:
 
 
 def estimate(out_dir: Path | None = None) -> dict[str, float]:
-    """Synthesize rtl/ with Yosys for xc7 and count resources; see the module docstring."""
+    """Synthesize rtl/ with Yosys (``synth_xilinx -family xc7 -noiopad``) and count its resources.
+
+    LUT, FF, DSP48E1 and BRAM36 (RAMB36 + RAMB18 / 2), read from ``stat -json``.
+    """
     files, includes = rtl_build.sources("rtl")
     out_dir = Path(out_dir or paths.BUILD_ROOT / "estimate")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -212,7 +203,10 @@ def build_full_harness() -> Path:
 
 
 def full(blob_path: Path | None = None, count: int | None = None) -> dict:
-    """All (or ``count``) test images through the RTL, every word checked; see the module docstring."""
+    """All (or ``count``) test images through the RTL's C++ Verilator harness (rtl/tb/full_tb.cpp).
+
+    Every output word is checked against the golden model; the result says how long it took.
+    """
 
     q, source = model(blob_path)
     images, labels = mnist.load("test")
