@@ -6,13 +6,17 @@
 //
 // Included inside a module body, after its parameter port list and before
 // its port declarations, which therefore use the Verilog-2001 (non-ANSI)
-// style: the port widths depend on these values. The alternatives fail one
-// of our tools: a localparam in the parameter port list (SystemVerilog) is
-// refused by Icarus before v12 (steveicarus/iverilog issue 977; Debian has
-// 11) and, on a module's ports, by Vivado's IP packager (ZipCPU/wb2axip pull
-// request 17, Vivado 2019.2 in project and block design mode); `define
-// functions of LANES would put the layout in two forms, macros for the ports
-// and localparams for the body. No include guard: each module includes it.
+// style: the port widths depend on these values. Vivado takes that style as
+// the Verilog that Vitis HLS exports for it is written: body parameters,
+// then the port declarations that use them (e.g. wanone111/FPGA_Code,
+// FIR/build_linux/lk_prj/solution1/impl/ip/hdl/verilog/fir_top.v, Vitis HLS
+// 2024.2). The alternatives fail one of our tools: a localparam in the
+// parameter port list (SystemVerilog) is refused by Icarus before v12
+// (steveicarus/iverilog issue 977; Debian has 11) and, on a module's ports,
+// by Vivado's IP packager (ZipCPU/wb2axip pull request 17, Vivado 2019.2 in
+// project and block design mode); `define functions of LANES would put the
+// layout in two forms, macros for the ports and localparams for the body.
+// No include guard: each module includes it.
 //
 // Requires: `include "lenet_contract.vh" before it; parameters LANES, TAPS.
 
