@@ -66,9 +66,11 @@ end
 // Unpacking: the low field (sign-extended) is lane 2m's product; the rest,
 // plus the borrow the low field's sign took from it, is lane 2m+1's. Each
 // lane's TAPS products (and the high lane's borrows) are added as a
-// balanced tree over two stages: the terms in pairs, then the pairs.
+// balanced tree over two stages: the products in pairs, then the pairs and
+// the borrow count. (The count is not paired with a product: its gates in
+// front of an adder would make the first stage the deepest path.)
 localparam NT = TAPS + 1;              // terms per lane: TAPS products and the borrows
-localparam NP = (NT + 1) / 2;          // pair sums
+localparam NP = (TAPS + 1) / 2 + 1;    // the second stage's terms: pair sums and the borrows
 localparam LEVELS = $clog2(NP);        // adder levels of the second stage
 
 // terms left at level lvl of the second stage's tree
@@ -78,12 +80,13 @@ function [NP*SW-1:0] pair_sums(input [NT*SW-1:0] terms);
     integer i;
     begin
         pair_sums = {NP*SW{1'b0}};
-        for (i = 0; i < NT / 2; i = i + 1) begin
+        for (i = 0; i < TAPS / 2; i = i + 1) begin
             pair_sums[i*SW +: SW] = terms[2*i*SW +: SW] + terms[(2*i+1)*SW +: SW];
         end
-        if (NT % 2 == 1) begin
-            pair_sums[(NP-1)*SW +: SW] = terms[(NT-1)*SW +: SW];
+        if (TAPS % 2 == 1) begin
+            pair_sums[(TAPS/2)*SW +: SW] = terms[(TAPS-1)*SW +: SW];
         end
+        pair_sums[(NP-1)*SW +: SW] = terms[TAPS*SW +: SW];
     end
 endfunction
 

@@ -74,13 +74,14 @@ reg [2:0]  layer_reg = L_CONV1, layer_next;
 reg        sel_reg = 1'b0, sel_next;
 reg        release_reg = 1'b0, release_next;
 reg [4:0]  drain_reg = 5'd0, drain_next;
+reg        drain_end_reg = 1'b0;       // drain_reg reaches 0 this clock (a compare a clock early)
 reg [6:0]  ky_reg = 7'd0, ky_next;     // kernel row, or fc input word
 reg [3:0]  ci_reg = 4'd0, ci_next;     // input channel
 reg        dx_reg = 1'b0, dx_next;
 reg        dy_reg = 1'b0, dy_next;
 reg [3:0]  px_reg = 4'd0, px_next;     // pooled column
 reg [3:0]  py_reg = 4'd0, py_next;     // pooled row, or fc pass
-reg [WADDR_WIDTH-1:0] wofs_reg = {WADDR_WIDTH{1'b0}}, wofs_next;
+reg [WADDR_WIDTH-1:0] waddr_reg = {WADDR_WIDTH{1'b0}}, waddr_next;  // the step's weight entry
 
 // Loop bounds per layer (functions of the layer code: a few LUTs, not a
 // chain of compares).
@@ -129,7 +130,15 @@ endfunction
 
 // (lenet_layout.vh's functions, in continuous assignments: simulators
 // evaluate them at time zero too, though layer_reg starts at its reset value)
-wire [WADDR_WIDTH-1:0] wbase = wbase_of(layer_reg);
+// The weight entry runs as an address, not as an offset added to the
+// layer's base: a table in front of an adder is too deep for one clock. The
+// bases are registered (a clock behind layer_reg, which no step needs: a conv
+// layer's first return to its base comes TAPS steps in).
+reg [WADDR_WIDTH-1:0] wbase_reg = {WADDR_WIDTH{1'b0}}, next_wbase_reg = {WADDR_WIDTH{1'b0}};
+always @(posedge clk) begin
+    wbase_reg <= wbase_of(layer_reg);
+    next_wbase_reg <= wbase_of(layer_reg + 1'b1);
+end
 wire [BADDR_WIDTH-1:0] bbase = bbase_of(layer_reg);
 
 // the end flags of a layer's first step (every counter at 0)
@@ -217,7 +226,7 @@ always @* begin
     dy_next = dy_reg;
     px_next = px_reg;
     py_next = py_reg;
-    wofs_next = wofs_reg;
+    waddr_next = waddr_reg;
     end_ky_next = end_ky_reg;
     end_ci_next = end_ci_reg;
     end_dx_next = end_dx_reg;
@@ -236,13 +245,14 @@ always @* begin
         S_IDLE: begin
             if (img_full[sel_reg] && slot_free) begin
                 layer_next = L_CONV1;
+                waddr_next = WBASE_CONV1;
                 {end_ky_next, end_ci_next, end_dx_next, end_dy_next, end_px_next, end_py_next} = ends_at_start(L_CONV1);
                 state_next = S_RUN;
             end
         end
         S_RUN: begin
             // conv weights repeat for every output; fc weights run through the bank
-            wofs_next = acc_last && !is_fc ? {WADDR_WIDTH{1'b0}} : wofs_reg + 1'b1;
+            waddr_next = acc_last && !is_fc ? wbase_reg : waddr_reg + 1'b1;
             ky_next = end_ky_reg ? 7'd0 : ky_reg + 1'b1;
             // 2py + dy moves when dy does: +1 (dy 0 -> 1, or dy 1 -> 0 with py + 1),
             // -1 (dy 1 -> 0 with px + 1: the next pool window of the row), 0 at the end
@@ -274,13 +284,13 @@ always @* begin
             end
             drain_next = DRAIN_CYCLES;  // (counted down only in S_DRAIN)
             if (layer_done) begin
-                wofs_next = {WADDR_WIDTH{1'b0}};
+                waddr_next = next_wbase_reg;
                 state_next = S_DRAIN;
             end
         end
         S_DRAIN: begin
             drain_next = drain_reg - 1'b1;
-            if (drain_reg == 5'd0) begin
+            if (drain_end_reg) begin
                 if (layer_reg == L_CONV1) begin
                     release_next = 1'b1;
                 end
@@ -310,7 +320,8 @@ always @(posedge clk) begin
     dy_reg <= dy_next;
     px_reg <= px_next;
     py_reg <= py_next;
-    wofs_reg <= wofs_next;
+    waddr_reg <= waddr_next;
+    drain_end_reg <= state_reg == S_DRAIN && drain_reg == 5'd1;
     end_ky_reg <= end_ky_next;
     end_ci_reg <= end_ci_next;
     end_dx_reg <= end_dx_next;
@@ -328,7 +339,7 @@ always @(posedge clk) begin
     plast_q <= pool_last;
     rlast_q <= end_px_reg;
     row_q <= py_reg;
-    waddr_q <= wbase + wofs_reg;
+    waddr_q <= waddr_reg;
     baddr_q <= bbase + (is_fc ? py_reg : 4'd0);
     img_row_q <= crow_reg[4:0] - `LENET_PAD;
     img_zero_q <= crow_reg < `LENET_PAD || crow_reg >= `LENET_PAD + `LENET_IMAGE_SIDE;
@@ -349,7 +360,8 @@ always @(posedge clk) begin
         dy_reg <= 1'b0;
         px_reg <= 4'd0;
         py_reg <= 4'd0;
-        wofs_reg <= {WADDR_WIDTH{1'b0}};
+        waddr_reg <= {WADDR_WIDTH{1'b0}};
+        drain_end_reg <= 1'b0;
         crow_reg <= 6'd0;
         cbase_reg <= 5'd0;
         v_reg <= 1'b0;

@@ -161,9 +161,15 @@ endfunction
 // advances when idx_reg passes a section's last word) rather than found from
 // eleven compares of idx_reg, which would put a long path before every use.
 reg [3:0]           sec_reg = 4'd0, sec_next;
+// sec_reg + 1, kept beside it: as an adder it would be a carry chain that the
+// mapper folds into every compare of sec_reg
+reg [3:0]           sec_succ_reg = 4'd1, sec_succ_next;
 reg [IDX_WIDTH-1:0] sec_last_reg = {IDX_WIDTH{1'b0}}, sec_last_next;  // the section's last word
 reg [IDX_WIDTH-1:0] ofs_reg = {IDX_WIDTH{1'b0}}, ofs_next;            // idx_reg - the section's start
 reg                 first_reg = 1'b0, first_next;                     // ofs_reg == 0
+// the lane of a bias word, 1 << ofs_reg % LANES, rotated as ofs_reg counts (decoded
+// from ofs_reg it would sit behind the carry chain of ofs_reg + 1, which the mapper shares)
+reg [LANES-1:0]     ofs_lane_reg = {{LANES-1{1'b0}}, 1'b1}, ofs_lane_next;
 
 wire advance;  // the word at idx_reg is accepted and its section's last
 
@@ -181,9 +187,9 @@ wire wsec_first = is_wsec && first_reg;
 reg [6:0] last_entry_reg = 7'd0, rows_reg = 7'd0, next_last_entry_reg = 7'd0, next_rows_reg = 7'd0;
 reg [2:0] last_take_reg = 3'd0, next_last_take_reg = 3'd0;
 always @(posedge clk) begin
-    next_last_entry_reg <= last_entry_of(sec_reg + 1'b1);
-    next_last_take_reg <= last_take_of(sec_reg + 1'b1);
-    next_rows_reg <= rows_of(sec_reg + 1'b1);
+    next_last_entry_reg <= last_entry_of(sec_succ_reg);
+    next_last_take_reg <= last_take_of(sec_succ_reg);
+    next_rows_reg <= rows_of(sec_succ_reg);
     if (advance) begin
         last_entry_reg <= next_last_entry_reg;
         last_take_reg <= next_last_take_reg;
@@ -218,9 +224,7 @@ lenet_weight_repack #(
 
 // Where an entry goes: bank address wbase + pass * entries per pass + entry,
 // pass = row / LANES. The first two terms are a table of the section and the
-// pass (a few LUTs; as arithmetic they would be a multiplier), and the write
-// is registered, so the repacker's outputs and the banks' write ports are
-// a short path apart.
+// pass (a few LUTs; as arithmetic they would be a multiplier).
 localparam PASS_BITS = 7 - LANE_BITS;  // rp_row is 7 bits
 
 function [WADDR_WIDTH-1:0] pass_base(input [3:0] sec, input [PASS_BITS-1:0] pass);
@@ -244,19 +248,34 @@ endfunction
 
 wire [LANES-1:0] rp_lane = {{LANES-1{1'b0}}, 1'b1} << rp_row[LANE_BITS-1:0];
 
+// two stages: the table and the lanes, then the add (a table in front of a
+// carry chain is too deep for one clock); a weight section is followed by a
+// bias section, so the later write is long done before the job is
+reg                   a_en_reg = 1'b0;
+reg [LANES-1:0]       a_lanes_reg = {LANES{1'b0}};
+reg [WADDR_WIDTH-1:0] a_base_reg = {WADDR_WIDTH{1'b0}};
+reg [6:0]             a_entry_reg = 7'd0;
+reg [TAPS*8-1:0]      a_data_reg = {TAPS*8{1'b0}};
+
 reg                   w_en_reg = 1'b0;
 reg [LANES-1:0]       w_lanes_reg = {LANES{1'b0}};
 reg [WADDR_WIDTH-1:0] w_addr_reg = {WADDR_WIDTH{1'b0}};
 reg [TAPS*8-1:0]      w_data_reg = {TAPS*8{1'b0}};
 
 always @(posedge clk) begin
-    w_en_reg <= rp_valid;
-    w_lanes_reg <= rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR)
+    a_en_reg <= rp_valid;
+    a_lanes_reg <= rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR)
                  : rp_sec_reg == SEC_CONV2_W && MIRROR_CONV2 != 0 ? rp_lane | (rp_lane << MIRROR_CONV2)
                  : rp_lane;
-    w_addr_reg <= pass_base(rp_sec_reg, rp_row[6:LANE_BITS]) + rp_entry;
-    w_data_reg <= rp_data;
+    a_base_reg <= pass_base(rp_sec_reg, rp_row[6:LANE_BITS]);
+    a_entry_reg <= rp_entry;
+    a_data_reg <= rp_data;
+    w_en_reg <= a_en_reg;
+    w_lanes_reg <= a_lanes_reg;
+    w_addr_reg <= a_base_reg + a_entry_reg;
+    w_data_reg <= a_data_reg;
     if (rst) begin
+        a_en_reg <= 1'b0;
         w_en_reg <= 1'b0;
     end
 end
@@ -278,12 +297,24 @@ assign bbank_wr_lanes = b_lanes_reg;
 assign bbank_wr_addr = b_addr_reg;
 assign bbank_wr_data = b_data_reg;
 
-wire [LANES-1:0] b_lane = {{LANES-1{1'b0}}, 1'b1} << ofs_reg[LANE_BITS-1:0];
+wire [LANES-1:0] b_lane = ofs_lane_reg;
 // The requantization's rounding term 1 << (s-1) (s > 0) of the layer, added
 // to its biases here once instead of to every accumulator (lenet_requant.v);
 // fc3 is not requantized. Registered in two steps from the section (the
 // shift, then its decoding): the layer's weight section is under way long
 // before its first bias word, and the shifts (blob word 3) came before that.
+// the layer whose biases a section holds (a table: arithmetic on sec_reg
+// would be a carry chain the mapper shares into its compares)
+function [2:0] bias_layer(input [3:0] sec);
+    case (sec)
+        SEC_CONV1_B: bias_layer = L_CONV1;
+        SEC_CONV2_B: bias_layer = L_CONV2;
+        SEC_FC1_B:   bias_layer = L_FC1;
+        SEC_FC2_B:   bias_layer = L_FC2;
+        default:     bias_layer = L_FC3;
+    endcase
+endfunction
+
 reg [4:0]  b_shift_reg = 5'd0;
 reg [31:0] round_reg = 32'd0;
 integer    rb;
@@ -301,8 +332,7 @@ always @(posedge clk) begin
     b_lanes_reg <= sec_reg == SEC_CONV1_B ? b_lane | (b_lane << MIRROR)
                  : sec_reg == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)
                  : b_lane;
-    // (the bias section of layer code l is 2l + 2: sec_reg[3:1] - 1 is its layer)
-    b_addr_reg <= bbase_of(sec_reg[3:1] - 3'd1) + ofs_reg[BADDR_WIDTH+LANE_BITS-1:LANE_BITS];
+    b_addr_reg <= bbase_of(bias_layer(sec_reg)) + ofs_reg[BADDR_WIDTH+LANE_BITS-1:LANE_BITS];
     b_data_reg <= s_tdata + round_reg;
     // the section being repacked; its last entries leave after its last word
     if (accept && wsec_first) begin
@@ -374,8 +404,10 @@ always @* begin
     crc_word_next = crc_word_reg;
     shifts_next = shifts_reg;
     sec_next = sec_reg;
+    sec_succ_next = sec_succ_reg;
     sec_last_next = sec_last_reg;
     ofs_next = ofs_reg;
+    ofs_lane_next = ofs_lane_reg;
     first_next = first_reg;
 
     if (start) begin
@@ -383,8 +415,10 @@ always @* begin
         active_next = 1'b1;
         idx_next = {IDX_WIDTH{1'b0}};
         sec_next = 4'd0;
+        sec_succ_next = 4'd1;
         sec_last_next = section_last(4'd0);
         ofs_next = {IDX_WIDTH{1'b0}};
+        ofs_lane_next = {{LANES-1{1'b0}}, 1'b1};
         first_next = 1'b1;
         crc_next = `LENET_CRC32_INIT;
         error_next = `LENET_ERR_OK;
@@ -396,11 +430,14 @@ always @* begin
         if (before_crc || at_crc) begin
             idx_next = idx_reg + 1'b1;
             ofs_next = ofs_reg + 1'b1;
+            ofs_lane_next = {ofs_lane_reg[LANES-2:0], ofs_lane_reg[LANES-1]};
             first_next = 1'b0;
             if (idx_reg == sec_last_reg) begin
-                sec_next = sec_reg + 1'b1;
-                sec_last_next = section_last(sec_reg + 1'b1);
+                sec_next = sec_succ_reg;
+                sec_succ_next = sec_succ_reg + 1'b1;
+                sec_last_next = section_last(sec_succ_reg);
                 ofs_next = {IDX_WIDTH{1'b0}};
+                ofs_lane_next = {{LANES-1{1'b0}}, 1'b1};
                 first_next = 1'b1;
             end
         end
@@ -432,8 +469,10 @@ always @(posedge clk) begin
     active_reg <= active_next;
     idx_reg <= idx_next;
     sec_reg <= sec_next;
+    sec_succ_reg <= sec_succ_next;
     sec_last_reg <= sec_last_next;
     ofs_reg <= ofs_next;
+    ofs_lane_reg <= ofs_lane_next;
     first_reg <= first_next;
     crc_reg <= crc_next;
     error_reg <= error_next;

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import blob, dumps, golden, mnist
+from .. import blob, dumps, golden, mnist, weights
 from .. import contract as C
 from ..classifier import Classification
 from ..errors import LenetError
@@ -309,11 +309,13 @@ def add_arguments(p) -> None:
     tb = sub.add_parser("tb", help="build and run the C++ testbench on exported vectors")
     tb.add_argument("vectors", help="directory written by `lenet export`")
     full = sub.add_parser("full", help="C-sim vs golden model on the MNIST test set")
-    full.add_argument("--blob", default="weights/lenet_int8.bin", help="weights blob (default weights/lenet_int8.bin)")
+    full.add_argument("--blob", help="weights blob (default: the --weights-dir/--model-name one)")
+    weights.add_arguments(full)
     full.add_argument("--count", type=positive_int, help="only the first COUNT test images")
     mnist.add_data_dir_argument(full)
     dump = sub.add_parser("dump", help="per-layer dump of the C-sim (contract section 7) for `lenet compare`")
-    dump.add_argument("--blob", default="weights/lenet_int8.bin", help="weights blob with its .json manifest")
+    dump.add_argument("--blob", help="weights blob (default: the --weights-dir/--model-name one)")
+    weights.add_arguments(dump)
     dump.add_argument("--vectors", help="take the images from this `lenet export` directory instead of MNIST")
     dump.add_argument("--count", type=positive_int, default=16, help="first COUNT MNIST test images (default 16)")
     dump.add_argument("--out", default="build/csim_dump", help="output directory (default build/csim_dump)")
@@ -324,13 +326,13 @@ def run(args) -> int:
     if args.what == "tb":
         return run_testbench(args.vectors)
     if args.what == "full":
-        return check_full(args.blob, args.count, args.data_dir)
+        return check_full(weights.find_blob(args, args.blob), args.count, args.data_dir)
     return _dump(args)
 
 
 def _dump(args: argparse.Namespace) -> int:
 
-    q = blob.load(args.blob, require_manifest=False)
+    q = blob.load(weights.find_blob(args, args.blob), require_manifest=False)
     if args.vectors:
         path = Path(args.vectors) / "images.bin"
         if not path.is_file():

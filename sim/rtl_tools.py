@@ -11,6 +11,7 @@ dump for `lenet compare`. The RTL tests share the test vectors made here
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
 import os
@@ -22,14 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import blob, export, golden, mnist
+from .. import blob, export, golden, mnist, weights
 from .. import contract as C
 from ..errors import LenetError
 from ..ip_model import pack_images
 from ..progress import step
 from . import paths, rtl_build
 
-TRAINED_BLOB = paths.SOURCE_ROOT / "weights" / "lenet_int8.bin"
 XC7Z020 = {"LUT": 53_200, "FF": 106_400, "DSP48E1": 220, "BRAM36": 140}
 BUDGET = 0.70
 # LUTs a LUT-RAM or shift-register primitive occupies on 7-series (UG474).
@@ -39,10 +39,13 @@ LUTRAM_LUTS = {"RAM32M": 4, "RAM64M": 4, "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1
 FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
 
 
-def model(blob_path: Path | None = None):
-    """(QuantizedLeNet, description): ``blob_path``, else `make quantize`'s blob if any, else the shipped one."""
+DEFAULT_WEIGHTS = argparse.Namespace(weights_dir=weights.DEFAULT_DIR, model_name=weights.DEFAULT_NAME)
 
-    path = Path(blob_path) if blob_path else TRAINED_BLOB if TRAINED_BLOB.is_file() else blob.shipped_path()
+
+def model(blob_path: Path | None = None):
+    """(QuantizedLeNet, description): ``blob_path``, else the blob the weights rule finds (`weights.find_blob`)."""
+
+    path = weights.find_blob(DEFAULT_WEIGHTS, blob_path)
     if not (path.is_file() and blob.manifest_path(path).is_file()):
         raise LenetError(f"{path}: no such blob with its .json manifest; run `make quantize` first")
     return blob.load(path), str(path)
@@ -259,13 +262,13 @@ def add_arguments(p) -> None:
     s.add_argument("--images", type=int, default=24, help="batch size for the steady state (default 24)")
     sub.add_parser("estimate", help="Yosys resource estimate for the xc7z020")
     s = sub.add_parser("dump", help="per-layer dump of the RTL (contract section 7) for `lenet compare`")
-    s.add_argument("--blob", type=Path,
-                   help="weights blob (default weights/lenet_int8.bin, else the shipped overlay/lenet_int8.bin)")
+    s.add_argument("--blob", type=Path, help="weights blob (default: the --weights-dir/--model-name one)")
+    weights.add_arguments(s)
     s.add_argument("--count", type=int, default=3, help="the first COUNT test images (default 3)")
     s.add_argument("--out", type=Path, default=rtl_build.BUILD_ROOT / "rtl_dump", help="output directory")
     s = sub.add_parser("full", help="all 10,000 test images through the RTL, bit-exact")
-    s.add_argument("--blob", type=Path,
-                   help="weights blob (default weights/lenet_int8.bin, else the shipped overlay/lenet_int8.bin)")
+    s.add_argument("--blob", type=Path, help="weights blob (default: the --weights-dir/--model-name one)")
+    weights.add_arguments(s)
     s.add_argument("--count", type=int, help="only the first COUNT images")
 
 
@@ -288,11 +291,11 @@ def run(args) -> int:
         print(f"  ({time.monotonic() - t0:.0f} s)")
         return 0 if ok else 1
     elif args.what == "dump":
-        golden_layers = dump(args.out, args.count, args.blob)
+        golden_layers = dump(args.out, args.count, weights.find_blob(args, args.blob))
         print(f"wrote {args.out}: {args.count} images, every layer as the RTL computed it "
               f"(equal to the golden dump {golden_layers}; `lenet compare` them)")
     elif args.what == "full":
-        r = full(args.blob, args.count)
+        r = full(weights.find_blob(args, args.blob), args.count)
         print(f"sim-full: {r['images']:,} test images through the RTL ({r['source']}), all "
               f"{r['words_checked']:,} output words bit-exact with the golden model")
         print(f"  simulation {r['sim_s']:.1f} s (+ {r['build_s']:.1f} s build), "

