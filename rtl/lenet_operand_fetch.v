@@ -130,20 +130,20 @@ generate
 endgenerate
 
 // stage 1: the pool1 row of conv2, or the fc layers' word (of TAPS values)
-reg [P1_SIDE*8-1:0] p1_q = {P1_SIDE*8{1'b0}};
-reg [W-1:0]         fc_q = {W{1'b0}};
-reg [2:0]           layer_q = 3'd0;
-reg [4:0]           x_q = 5'd0;
+reg [P1_SIDE*8-1:0] s1_p1_reg = {P1_SIDE*8{1'b0}};
+reg [W-1:0]         s1_fc_reg = {W{1'b0}};
+reg [2:0]           s1_layer_reg = 3'd0;
+reg [4:0]           s1_x_reg = 5'd0;
 
 always @(posedge clk) begin
-    p1_q <= p1_chan[act_lane];
+    s1_p1_reg <= p1_chan[act_lane];
     case (layer)
-        L_FC1:   fc_q <= p2_chan[act_lane];
-        L_FC2:   fc_q <= f1_word[k];
-        default: fc_q <= f2_word[k];
+        L_FC1:   s1_fc_reg <= p2_chan[act_lane];
+        L_FC2:   s1_fc_reg <= f1_word[k];
+        default: s1_fc_reg <= f2_word[k];
     endcase
-    layer_q <= layer;
-    x_q <= x;
+    s1_layer_reg <= layer;
+    s1_x_reg <= x;
 end
 
 // stage 2: the window
@@ -151,7 +151,7 @@ reg [(TAPS+1)*8-1:0] window_reg = {(TAPS+1)*8{1'b0}};
 assign window = window_reg;
 
 // (a zero beyond pool1's row end: only a mirrored conv2 uses the 6th value)
-wire [(P1_SIDE+1)*8-1:0]        p1_ext = {8'd0, p1_q};
+wire [(P1_SIDE+1)*8-1:0]        p1_ext = {8'd0, s1_p1_reg};
 wire [`LENET_PADDED_SIDE*8-1:0] padded = {{PAD_BITS{1'b0}}, img_row, {PAD_BITS{1'b0}}};
 wire [(TAPS+1)*8-1:0]           c1_win [0:C1_X-1];
 wire [(TAPS+1)*8-1:0]           c2_win [0:C2_X-1];
@@ -166,10 +166,10 @@ generate
 endgenerate
 
 always @(posedge clk) begin
-    case (layer_q)
-        L_CONV1: window_reg <= c1_win[x_q[4:1]];
-        L_CONV2: window_reg <= c2_win[x_q];
-        default: window_reg <= {8'd0, fc_q};
+    case (s1_layer_reg)
+        L_CONV1: window_reg <= c1_win[s1_x_reg[4:1]];
+        L_CONV2: window_reg <= c2_win[s1_x_reg];
+        default: window_reg <= {8'd0, s1_fc_reg};
     endcase
 end
 

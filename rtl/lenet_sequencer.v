@@ -173,36 +173,37 @@ wire wrap_px = wrap_dy && end_px_reg;
 wire layer_done = wrap_px && end_py_reg;
 
 // step outputs (registered)
-reg                   v_reg = 1'b0;
-reg [2:0]             layer_q = 3'd0;
-reg                   first_q = 1'b0, last_q = 1'b0, pfirst_q = 1'b0, plast_q = 1'b0, rlast_q = 1'b0;
-reg [3:0]             row_q = 4'd0;
-reg [WADDR_WIDTH-1:0] waddr_q = {WADDR_WIDTH{1'b0}};
-reg [BADDR_WIDTH-1:0] baddr_q = {BADDR_WIDTH{1'b0}};
-reg [4:0]             img_row_q = 5'd0;
-reg                   img_zero_q = 1'b0;
-reg [4:0]             x_q = 5'd0;
-reg [3:0]             lane_q = 4'd0, arow_q = 4'd0;
-reg [6:0]             k_q = 7'd0;
+reg                   step_valid_reg = 1'b0;
+reg [2:0]             step_layer_reg = 3'd0;
+reg                   step_first_reg = 1'b0, step_last_reg = 1'b0;
+reg                   step_pool_first_reg = 1'b0, step_pool_last_reg = 1'b0, step_row_last_reg = 1'b0;
+reg [3:0]             step_row_reg = 4'd0;
+reg [WADDR_WIDTH-1:0] step_waddr_reg = {WADDR_WIDTH{1'b0}};
+reg [BADDR_WIDTH-1:0] step_baddr_reg = {BADDR_WIDTH{1'b0}};
+reg [4:0]             step_img_row_reg = 5'd0;
+reg                   step_img_zero_reg = 1'b0;
+reg [4:0]             step_x_reg = 5'd0;
+reg [3:0]             step_act_lane_reg = 4'd0, step_act_row_reg = 4'd0;
+reg [6:0]             step_k_reg = 7'd0;
 
 assign img_sel = sel_reg;
 assign img_release = release_reg;
-assign step_valid = v_reg;
-assign step_layer = layer_q;
-assign step_first = first_q;
-assign step_last = last_q;
-assign step_pool_first = pfirst_q;
-assign step_pool_last = plast_q;
-assign step_row_last = rlast_q;
-assign step_row = row_q;
-assign step_waddr = waddr_q;
-assign step_baddr = baddr_q;
-assign step_img_row = img_row_q;
-assign step_img_zero = img_zero_q;
-assign step_x = x_q;
-assign step_act_lane = lane_q;
-assign step_act_row = arow_q;
-assign step_k = k_q;
+assign step_valid = step_valid_reg;
+assign step_layer = step_layer_reg;
+assign step_first = step_first_reg;
+assign step_last = step_last_reg;
+assign step_pool_first = step_pool_first_reg;
+assign step_pool_last = step_pool_last_reg;
+assign step_row_last = step_row_last_reg;
+assign step_row = step_row_reg;
+assign step_waddr = step_waddr_reg;
+assign step_baddr = step_baddr_reg;
+assign step_img_row = step_img_row_reg;
+assign step_img_zero = step_img_zero_reg;
+assign step_x = step_x_reg;
+assign step_act_lane = step_act_lane_reg;
+assign step_act_row = step_act_row_reg;
+assign step_k = step_k_reg;
 
 // the image row a conv1 step reads, in padded coordinates
 // The row a conv step reads (conv1: padded image row, conv2: pool1 row) is
@@ -331,23 +332,23 @@ always @(posedge clk) begin
     crow_reg <= crow_next;
     cbase_reg <= cbase_next;
 
-    v_reg <= state_reg == S_RUN;
-    layer_q <= layer_reg;
-    first_q <= ky_reg == 7'd0 && ci_reg == 4'd0;
-    last_q <= acc_last;
-    pfirst_q <= dx_reg == 1'b0 && dy_reg == 1'b0;
-    plast_q <= pool_last;
-    rlast_q <= end_px_reg;
-    row_q <= py_reg;
-    waddr_q <= waddr_reg;
-    baddr_q <= bbase + (is_fc ? py_reg : 4'd0);
-    img_row_q <= crow_reg[4:0] - `LENET_PAD;
-    img_zero_q <= crow_reg < `LENET_PAD || crow_reg >= `LENET_PAD + `LENET_IMAGE_SIDE;
+    step_valid_reg <= state_reg == S_RUN;
+    step_layer_reg <= layer_reg;
+    step_first_reg <= ky_reg == 7'd0 && ci_reg == 4'd0;
+    step_last_reg <= acc_last;
+    step_pool_first_reg <= dx_reg == 1'b0 && dy_reg == 1'b0;
+    step_pool_last_reg <= pool_last;
+    step_row_last_reg <= end_px_reg;
+    step_row_reg <= py_reg;
+    step_waddr_reg <= waddr_reg;
+    step_baddr_reg <= bbase + (is_fc ? py_reg : 4'd0);
+    step_img_row_reg <= crow_reg[4:0] - `LENET_PAD;
+    step_img_zero_reg <= crow_reg < `LENET_PAD || crow_reg >= `LENET_PAD + `LENET_IMAGE_SIDE;
     // conv1 (and a mirrored conv2) computes columns 2px and 2px+1 at once, else column 2px+dx
-    x_q <= {px_reg, dx_reg};
-    lane_q <= ci_reg;
-    arow_q <= layer_reg == L_CONV2 ? crow_reg[3:0] : ky_reg[3:0];
-    k_q <= ky_reg;
+    step_x_reg <= {px_reg, dx_reg};
+    step_act_lane_reg <= ci_reg;
+    step_act_row_reg <= layer_reg == L_CONV2 ? crow_reg[3:0] : ky_reg[3:0];
+    step_k_reg <= ky_reg;
 
     if (rst) begin
         state_reg <= S_IDLE;
@@ -364,7 +365,7 @@ always @(posedge clk) begin
         drain_end_reg <= 1'b0;
         crow_reg <= 6'd0;
         cbase_reg <= 5'd0;
-        v_reg <= 1'b0;
+        step_valid_reg <= 1'b0;
     end
 end
 
