@@ -130,6 +130,17 @@ endfunction
 
 // (lenet_layout.vh's functions, in continuous assignments: simulators
 // evaluate them at time zero too, though layer_reg starts at its reset value)
+// The layer after each (fc3's is never started). A table, not layer_reg + 1:
+// the mapper shares an adder's carry chain into the compares of its operand.
+function [2:0] layer_after(input [2:0] layer);
+    case (layer)
+        L_CONV1: layer_after = L_CONV2;
+        L_CONV2: layer_after = L_FC1;
+        L_FC1:   layer_after = L_FC2;
+        default: layer_after = L_FC3;
+    endcase
+endfunction
+
 // The weight entry runs as an address, not as an offset added to the
 // layer's base: a table in front of an adder is too deep for one clock. The
 // bases are registered (a clock behind layer_reg, which no step needs: a conv
@@ -137,7 +148,7 @@ endfunction
 reg [WADDR_WIDTH-1:0] wbase_reg = {WADDR_WIDTH{1'b0}}, next_wbase_reg = {WADDR_WIDTH{1'b0}};
 always @(posedge clk) begin
     wbase_reg <= wbase_of(layer_reg);
-    next_wbase_reg <= wbase_of(layer_reg + 1'b1);
+    next_wbase_reg <= wbase_of(layer_after(layer_reg));
 end
 wire [BADDR_WIDTH-1:0] bbase = bbase_of(layer_reg);
 
@@ -149,7 +160,7 @@ endfunction
 
 // the next layer's start flags, ready before the drain ends
 reg [5:0] next_ends_reg = 6'd0;
-always @(posedge clk) next_ends_reg <= ends_at_start(layer_reg + 1'b1);
+always @(posedge clk) next_ends_reg <= ends_at_start(layer_after(layer_reg));
 
 wire is_fc = layer_reg == L_FC1 || layer_reg == L_FC2 || layer_reg == L_FC3;
 
@@ -298,7 +309,7 @@ always @* begin
                 if (layer_reg == L_FC3) begin
                     state_next = S_IDLE;
                 end else begin
-                    layer_next = layer_reg + 1'b1;
+                    layer_next = layer_after(layer_reg);
                     {end_ky_next, end_ci_next, end_dx_next, end_dy_next, end_px_next, end_py_next} =
                         next_ends_reg;
                     state_next = S_RUN;
