@@ -128,8 +128,6 @@ function [3:0] py_max_of(input [2:0] layer);
     endcase
 endfunction
 
-// (lenet_layout.vh's functions, in continuous assignments: simulators
-// evaluate them at time zero too, though layer_reg starts at its reset value)
 // The layer after each (fc3's is never started). A table, not layer_reg + 1:
 // the mapper shares an adder's carry chain into the compares of its operand.
 function [2:0] layer_after(input [2:0] layer);
@@ -150,6 +148,9 @@ always @(posedge clk) begin
     wbase_reg <= wbase_of(layer_reg);
     next_wbase_reg <= wbase_of(layer_after(layer_reg));
 end
+
+// (lenet_layout.vh's functions, in continuous assignments: simulators
+// evaluate them at time zero too, though layer_reg starts at its reset value)
 wire [BADDR_WIDTH-1:0] bbase = bbase_of(layer_reg);
 
 // the end flags of a layer's first step (every counter at 0)
