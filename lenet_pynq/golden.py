@@ -29,10 +29,13 @@ path by tests/test_golden.py. Its passes of CHUNK images run in two threads
 where there are two cores (``lenet_pynq.threads``), each on a one-thread
 BLAS. It differs from the reference path in layout and order only:
 
-- feature maps are channel-last, so that the K rows of a convolution window
-  are K contiguous runs, and each convolution is one float32 product of
-  those windows with a band matrix of its weights (:func:`_banded`), laid
-  out so that the 2x2 pool pairs fall in opposite halves of the result;
+- feature maps are channel-last, so that the K+1 rows of a convolution
+  window (two output rows by a band of output columns) are K+1 contiguous
+  runs, and each convolution is one float32 product of a band matrix of its
+  weights (:func:`_banded`) with those windows, laid out so that the four
+  members of every 2x2 pool quad fall in the four quarters of the result;
+- the arrays of a pass are kept, per thread, for the next pass
+  (:class:`_Workspace`);
 - bias, rounding constant, shift and clamp run in int32, whose addition
   wraps modulo 2**32 as the contract's does;
 - a conv layer max-pools its accumulators *before* requantizing them when no
@@ -42,16 +45,18 @@ BLAS. It differs from the reference path in layout and order only:
   commutes with the maximum and runs on 4x fewer values. Otherwise it
   requantizes first, as the reference path does.
 
-A band matrix has up to 180 rows, but each output's column holds at most
-150 nonzero weights (the others add exact zeros), so the bound above holds.
+A band matrix row has up to 216 weights (conv2: 6 x 6 x 6), but at most
+150 of them nonzero (the others add exact zeros), so the bound above holds.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import sliding_window_view
 
 from . import blob
 from . import contract as C
@@ -132,10 +137,12 @@ def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | 
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _K = C.LAYERS[0].weight_shape[-1]  # 5: both convolutions' kernel side
-# Output columns per window row (see _banded): 14 for conv1, 2 for conv2. Measured here (one BLAS thread),
-# conv1 with its two bands of 14 ran 2.5x faster than 25 shifted rows times the 6x25 weights, and conv2
-# with bands of 2 about 1.3x faster than one 150-value window per output.
-_BAND = {"conv1": 14, "conv2": 2}
+# Output columns per window (see _banded; every window also spans two output rows). Measured here, one
+# BLAS thread, passes of 64 images, at load 3.5 (per image, thread CPU time): conv1 with bands of 4 took
+# 5.2 us to copy its windows and 11.7 us to multiply, with bands of 14 2.3 and 20.1 us (with one output
+# row per window, as before, 4.0 and 20.6 us); conv2 with bands of 2 2.9 and 14.3 us (one output row:
+# 5.1 and 16.9 us). Bands must divide the output side (28, 10) and be even (pool pairs).
+_BAND = {"conv1": 4, "conv2": 2}
 
 
 def _bias_and_rounding(b: np.ndarray, shift: int | None) -> np.ndarray:
@@ -159,30 +166,41 @@ def _pool_first(w: np.ndarray, b: np.ndarray, shift: int) -> bool:
     return bool((lowest >= _INT32_MIN).all() and (highest <= _INT32_MAX).all())
 
 
-def _requantize32(acc: np.ndarray, bias_r: np.ndarray, shift: int) -> np.ndarray:
-    """clamp((acc + b + r) >> s, 0, 255) as int32, for float32 accumulators holding exact integers."""
-    t = acc.astype(np.int32)
-    t += bias_r  # int32 + int32 wraps modulo 2**32, as the contract's adder does
-    t >>= shift
-    return np.clip(t, 0, 255, out=t)
+def _requantize32(acc: np.ndarray, bias_r: np.ndarray, shift: int, out: np.ndarray) -> np.ndarray:
+    """clamp((acc + b + r) >> s, 0, 255) into int32 ``out``, for float32 accumulators holding exact integers.
+
+    ``bias_r`` broadcasts along ``acc``'s long axis (see
+    :attr:`_FastWeights.bias`): NumPy's inner loop then runs over hundreds of
+    values, not over 6 or 16 channels.
+    """
+    np.copyto(out, acc, casting="unsafe")  # exact: the floats are integers below 2**24
+    out += bias_r  # int32 + int32 wraps modulo 2**32, as the contract's adder does
+    out >>= shift
+    return np.clip(out, 0, 255, out=out)
 
 
 def _banded(w: np.ndarray, band: int) -> np.ndarray:
-    """Conv weights (Co, Ci, K, K) as one band matrix: a window of K rows by band+K-1 columns -> band outputs.
+    """Conv weights (Co, Ci, K, K) as one band matrix: a window of K+1 rows by band+K-1 columns -> 2 x band outputs.
 
-    Rows are (ky, column, ci), the order of a channel-last window; columns are
-    (x % 2, x // 2, co) for the band's outputs x, so the two halves are the
-    left and right members of every 2x2 pool pair.
+    Columns are (ky, column, ci), the order of a channel-last window; rows
+    are (y % 2, x % 2, x // 2, co) for the window's outputs (y, x), so the
+    four members of every 2x2 pool quad sit in the four quarters of the rows.
     """
     co, ci, k, _ = w.shape
-    m = np.zeros((k, band + k - 1, ci, 2, band // 2, co), np.float32)
-    for x in range(band):
-        m[:, x:x + k, :, x % 2, x // 2, :] = w.transpose(2, 3, 1, 0)
-    return m.reshape(-1, band * co)
+    m = np.zeros((2, 2, band // 2, co, k + 1, band + k - 1, ci), np.float32)
+    for y in range(2):
+        for x in range(band):
+            m[y, x % 2, x // 2, :, y:y + k, x:x + k, :] = w.transpose(0, 2, 3, 1)
+    return m.reshape(2 * band * co, -1)
 
 
 class _FastWeights:
-    """One blob's weights in the fast path's layouts and dtypes, with its pool-first decisions."""
+    """One blob's weights in the fast path's layouts and dtypes, with its pool-first decisions.
+
+    ``bias`` holds each layer's int32 bias plus rounding constant; a conv
+    layer's is a column repeated for every row of its band matrix (channel
+    fastest), so that its first rows match the pooled rows too.
+    """
 
     def __init__(self, q: QuantizedLeNet):
         t, s = q.tensors, q.shifts
@@ -194,6 +212,8 @@ class _FastWeights:
         self.fc = {"fc1": fc1.T.astype(np.float32), "fc2": t["fc2.w"].T.astype(np.float32),
                    "fc3": t["fc3.w"].T.astype(np.float32)}
         self.bias = {layer.name: _bias_and_rounding(t[f"{layer.name}.b"], s.get(layer.name)) for layer in C.LAYERS}
+        for name, band in _BAND.items():
+            self.bias[name] = np.tile(self.bias[name], 2 * band)[:, None]
         self.pool_first = {name: _pool_first(t[f"{name}.w"], t[f"{name}.b"], s[name]) for name in _BAND}
 
 
@@ -218,41 +238,82 @@ def _fast_weights(q: QuantizedLeNet) -> _FastWeights:
     return f
 
 
-def _conv_pool(f: _FastWeights, name: str, h: np.ndarray) -> np.ndarray:
-    """Conv ``name``, requantize, 2x2 max-pool: channel-last float32 (n, H, W, Ci) -> int32 (n, Ho/2, Wo/2, Co).
+class _Workspace(threading.local):
+    """The fast path's arrays, per thread, kept from pass to pass (5.5 MB a thread for passes of 64).
 
-    Every window of K image rows by band+K-1 columns, taken at column steps
-    of ``band``, is one row of a matrix (each a copy of K contiguous runs,
-    since the K rows lie one after another); times the band matrix it gives
-    ``band`` outputs of all channels, pool partners in opposite halves.
+    Fresh arrays for every pass cost a page fault per 4 KiB whenever glibc
+    had returned the freed ones to the kernel (see lenet_pynq/train/heap.py,
+    which tunes malloc for training; the golden model, a library on the
+    board too, keeps its own arrays instead of changing the process's heap).
     """
+
+    def __init__(self):
+        self.arrays: dict[tuple, np.ndarray] = {}
+
+    def get(self, key: str, shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
+        """A C-contiguous array of ``shape`` named ``key``: zeros when first made, then what was left in it."""
+        size = math.prod(shape)  # not np.prod: 30x slower on a tuple, and this runs 20 times a pass
+        a = self.arrays.get((key, np.dtype(dtype)))
+        if a is None or a.size < size:
+            a = self.arrays[key, np.dtype(dtype)] = np.zeros(size, dtype)
+        return a[:size].reshape(shape)
+
+
+_workspace = _Workspace()
+
+
+def _conv_pool(f: _FastWeights, name: str, h: np.ndarray, out: np.ndarray) -> None:
+    """Conv ``name``, requantize, 2x2 max-pool: channel-last float32 (n, H, W, Ci) -> ``out`` (n, Ho/2, Wo/2, Co).
+
+    Every window of K+1 image rows by band+K-1 columns, taken at steps of 2
+    rows and ``band`` columns, is one row of a matrix (each a copy of K+1
+    contiguous runs, since the rows lie one after another). The band matrix
+    times its transpose gives the outputs as rows (y % 2, x % 2, x // 2, co)
+    by columns (image, window): the pool's maxima are then of whole quarters
+    and halves, long contiguous runs. ``out`` (float32, the next product's
+    input) receives the requantized values, channel-last again.
+    """
+    ws = _workspace
     n, rows, cols, ci = h.shape
     band, m = _BAND[name], f.conv[name]
-    co = m.shape[1] // band
+    co = len(m) // (2 * band)
     ho, bands = rows - _K + 1, (cols - _K + 1) // band
     e = h.itemsize
-    windows = as_strided(h, (n, ho, bands, _K, (band + _K - 1) * ci),
-                         (h.strides[0], cols * ci * e, band * ci * e, cols * ci * e, e), writeable=False)
-    acc = windows.reshape(n * ho * bands, -1) @ m  # (n*ho*bands, band*co), columns (x % 2, x // 2, co)
-    bias, shift = f.bias[name], f.shifts[name]
-    if not f.pool_first[name]:
-        acc = _requantize32(acc.reshape(-1, co), bias, shift).reshape(acc.shape)
-    half = acc.shape[1] // 2
-    pairs = np.maximum(acc[:, :half], acc[:, half:]).reshape(n, ho // 2, 2, -1)  # left/right, then up/down
-    pooled = np.maximum(pairs[:, :, 0], pairs[:, :, 1]).reshape(n, ho // 2, -1, co)
-    return _requantize32(pooled, bias, shift) if f.pool_first[name] else pooled
+    # A strided view of h (as_strided's, built directly: as_strided itself cost 9 us a call)
+    windows = np.ndarray((n, ho // 2, bands, _K + 1, (band + _K - 1) * ci), h.dtype, h,
+                         strides=(h.strides[0], 2 * cols * ci * e, band * ci * e, cols * ci * e, e))
+    win = ws.get(f"{name} windows", windows.shape)
+    np.copyto(win, windows)
+    acc = ws.get(f"{name} acc", (len(m), n * (ho // 2) * bands))
+    np.matmul(m, win.reshape(acc.shape[1], -1).T, out=acc)
+    bias, shift, first = f.bias[name], f.shifts[name], f.pool_first[name]
+    if not first:
+        acc = _requantize32(acc, bias, shift, ws.get(f"{name} requantized", acc.shape, np.int32))
+    half, quarter = len(acc) // 2, len(acc) // 4
+    np.maximum(acc[:half], acc[half:], out=acc[:half])  # in place: the front rows are still in the cache
+    pooled = np.maximum(acc[:quarter], acc[quarter:half], out=acc[:quarter])
+    if first:
+        pooled = _requantize32(pooled, bias[:len(pooled)], shift, ws.get(f"{name} pooled", pooled.shape, np.int32))
+    # rows (x // 2, co) by columns (image, y / 2, window) -> (image, y / 2, window, x // 2, co)
+    np.copyto(out.reshape(n, ho // 2, bands, band // 2, co),
+              pooled.reshape(band // 2, co, n, ho // 2, bands).transpose(2, 3, 4, 0, 1))
 
 
 def _fast_forward(f: _FastWeights, x: np.ndarray) -> np.ndarray:
     """int32 logits of uint8 images x (n, 28, 28): the reference path's integers, faster (module docstring)."""
-    n = len(x)
-    h = np.zeros((n, C.PADDED_SIDE, C.PADDED_SIDE, 1), np.float32)
+    ws, n = _workspace, len(x)
+    h = ws.get("input", (n, C.PADDED_SIDE, C.PADDED_SIDE, 1))  # the border stays zero: only the inside is written
     h[:, C.PAD:C.PAD + C.IMAGE_SIDE, C.PAD:C.PAD + C.IMAGE_SIDE, 0] = x
-    pool1 = _conv_pool(f, "conv1", h)
-    pool2 = _conv_pool(f, "conv2", pool1.astype(np.float32))
-    h = pool2.reshape(n, -1).astype(np.float32)  # (y, x, c) order, as f.fc["fc1"] expects
+    for name, (_, (co, side, _)) in zip(_BAND, (C.ACTIVATIONS[2], C.ACTIVATIONS[4]), strict=True):
+        pooled = ws.get(name, (n, side, side, co))
+        _conv_pool(f, name, h, pooled)
+        h = pooled
+    h = h.reshape(n, -1)  # (y, x, c) order, as f.fc["fc1"] expects
     for name in ("fc1", "fc2"):
-        h = _requantize32(h @ f.fc[name], f.bias[name], f.shifts[name]).astype(np.float32)
+        shape = (n, f.fc[name].shape[1])
+        acc = np.matmul(h, f.fc[name], out=ws.get(f"{name} acc", shape))
+        h = ws.get(name, shape)
+        np.copyto(h, _requantize32(acc, f.bias[name], f.shifts[name], ws.get(name, shape, np.int32)))
     logits = (h @ f.fc["fc3"]).astype(np.int32)
     logits += f.bias["fc3"]  # wraps, as in _dot
     return logits
