@@ -29,11 +29,11 @@ path by tests/test_golden.py. Its passes of CHUNK images run in two threads
 where there are two cores (``lenet_pynq.threads``), each on a one-thread
 BLAS. It differs from the reference path in layout and order only:
 
-- feature maps are channel-last, so that the K+1 rows of a convolution
-  window (two output rows by a band of output columns) are K+1 contiguous
-  runs, and each convolution is one float32 product of a band matrix of its
-  weights (:func:`_banded`) with those windows, laid out so that the four
-  members of every 2x2 pool quad fall in the four quarters of the result;
+- feature maps are channel-last, so that the rows of a convolution window
+  (a tile of output rows by output columns) are contiguous runs, and each
+  convolution is one float32 product of a band matrix of its weights
+  (:func:`_banded`) with those windows, laid out so that the four members
+  of every 2x2 pool quad fall in the four quarters of the result;
 - the arrays of a pass are kept, per thread, for the next pass
   (:class:`_Workspace`);
 - bias, rounding constant, shift and clamp run in int32, whose addition
@@ -137,12 +137,13 @@ def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | 
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _K = C.LAYERS[0].weight_shape[-1]  # 5: both convolutions' kernel side
-# Output columns per window (see _banded; every window also spans two output rows). Measured here, one
-# BLAS thread, passes of 64 images, at load 3.5 (per image, thread CPU time): conv1 with bands of 4 took
-# 5.2 us to copy its windows and 11.7 us to multiply, with bands of 14 2.3 and 20.1 us (with one output
-# row per window, as before, 4.0 and 20.6 us); conv2 with bands of 2 2.9 and 14.3 us (one output row:
-# 5.1 and 16.9 us). Bands must divide the output side (28, 10) and be even (pool pairs).
-_BAND = {"conv1": 4, "conv2": 2}
+# Output rows x columns per window (see _banded). Measured here, one BLAS thread, passes of 64 images, at
+# load 3.5 (per image, thread CPU time): conv1 with tiles of 2 x 4 took 5.2 us to copy its windows and
+# 11.7 us to multiply, with 2 x 14 2.3 and 20.1 us (with 1 x 14, as before, 4.0 and 20.6 us); all of
+# conv1 took 21.9 us with 4 x 4, 23.0 with 2 x 4, 25.1 with 4 x 2, 26.7 with 2 x 14 (at load 4). conv2
+# with 2 x 2 took 2.9 and 14.3 us (1 x 2: 5.1 and 16.9 us). Both sides must divide the output side (28,
+# 10) and be even (pool pairs).
+_TILE = {"conv1": (4, 4), "conv2": (2, 2)}
 
 
 def _bias_and_rounding(b: np.ndarray, shift: int | None) -> np.ndarray:
@@ -179,19 +180,24 @@ def _requantize32(acc: np.ndarray, bias_r: np.ndarray, shift: int, out: np.ndarr
     return np.clip(out, 0, 255, out=out)
 
 
-def _banded(w: np.ndarray, band: int) -> np.ndarray:
-    """Conv weights (Co, Ci, K, K) as one band matrix: a window of K+1 rows by band+K-1 columns -> 2 x band outputs.
+def _banded(w: np.ndarray, tile: tuple[int, int], column_major: bool = False) -> np.ndarray:
+    """Conv weights (Co, Ci, K, K) as one band matrix: a window of R+K-1 rows by B+K-1 columns -> R x B outputs.
 
-    Columns are (ky, column, ci), the order of a channel-last window; rows
-    are (y % 2, x % 2, x // 2, co) for the window's outputs (y, x), so the
-    four members of every 2x2 pool quad sit in the four quarters of the rows.
+    ``tile`` is (R, B). Columns are (row, column, ci), the order of a
+    channel-last window, or (column, row, ci) if ``column_major``; rows are
+    (y % 2, x % 2, y // 2, x // 2, co) for the window's outputs (y, x), so
+    the four members of every 2x2 pool quad sit in the four quarters of the
+    rows.
     """
     co, ci, k, _ = w.shape
-    m = np.zeros((2, 2, band // 2, co, k + 1, band + k - 1, ci), np.float32)
-    for y in range(2):
-        for x in range(band):
-            m[y, x % 2, x // 2, :, y:y + k, x:x + k, :] = w.transpose(0, 2, 3, 1)
-    return m.reshape(2 * band * co, -1)
+    r, b = tile
+    m = np.zeros((2, 2, r // 2, b // 2, co, r + k - 1, b + k - 1, ci), np.float32)
+    for y in range(r):
+        for x in range(b):
+            m[y % 2, x % 2, y // 2, x // 2, :, y:y + k, x:x + k, :] = w.transpose(0, 2, 3, 1)
+    if column_major:
+        m = m.swapaxes(-3, -2)
+    return m.reshape(r * b * co, -1)
 
 
 class _FastWeights:
@@ -205,16 +211,17 @@ class _FastWeights:
     def __init__(self, q: QuantizedLeNet):
         t, s = q.tensors, q.shifts
         self.shifts = s
-        self.conv = {name: _banded(t[f"{name}.w"], _BAND[name]) for name in _BAND}
+        self.conv = {name: _banded(t[f"{name}.w"], tile, column_major=name == "conv1")  # see _image_windows
+                     for name, tile in _TILE.items()}
         # fc1 reads pool2 channel-last, (y, x, c); the contract's order is (c, y, x).
         c2, side = t["conv2.w"].shape[0], C.ACTIVATIONS[4][1][-1]
         fc1 = t["fc1.w"].reshape(-1, c2, side, side).transpose(0, 2, 3, 1).reshape(len(t["fc1.w"]), -1)
         self.fc = {"fc1": fc1.T.astype(np.float32), "fc2": t["fc2.w"].T.astype(np.float32),
                    "fc3": t["fc3.w"].T.astype(np.float32)}
         self.bias = {layer.name: _bias_and_rounding(t[f"{layer.name}.b"], s.get(layer.name)) for layer in C.LAYERS}
-        for name, band in _BAND.items():
-            self.bias[name] = np.tile(self.bias[name], 2 * band)[:, None]
-        self.pool_first = {name: _pool_first(t[f"{name}.w"], t[f"{name}.b"], s[name]) for name in _BAND}
+        for name, (r, b) in _TILE.items():
+            self.bias[name] = np.tile(self.bias[name], r * b)[:, None]
+        self.pool_first = {name: _pool_first(t[f"{name}.w"], t[f"{name}.b"], s[name]) for name in _TILE}
 
 
 _last_weights: tuple[bytes, _FastWeights] | None = None
@@ -262,30 +269,65 @@ class _Workspace(threading.local):
 _workspace = _Workspace()
 
 
-def _conv_pool(f: _FastWeights, name: str, h: np.ndarray, out: np.ndarray) -> None:
-    """Conv ``name``, requantize, 2x2 max-pool: channel-last float32 (n, H, W, Ci) -> ``out`` (n, Ho/2, Wo/2, Co).
+def _image_windows(x: np.ndarray) -> np.ndarray:
+    """conv1's windows of uint8 images x (n, 28, 28), zero-padded, column by column: float32 (n, windows, values).
 
-    Every window of K+1 image rows by band+K-1 columns, taken at steps of 2
-    rows and ``band`` columns, is one row of a matrix (each a copy of K+1
-    contiguous runs, since the rows lie one after another). The band matrix
-    times its transpose gives the outputs as rows (y % 2, x % 2, x // 2, co)
-    by columns (image, window): the pool's maxima are then of whole quarters
-    and halves, long contiguous runs. ``out`` (float32, the next product's
-    input) receives the requantized values, channel-last again.
+    A window of R+K-1 rows by B+K-1 columns copied out of the padded image
+    would be R+K-1 runs of only B+K-1 values (8), and such a copy cost 10 ns
+    a run. So the image is first cut into strips of R+K-1 rows, one every R
+    rows, each stored column by column (``strips[n, strip, column, row]``,
+    written from ``x`` row by row); a window is then B+K-1 whole columns of
+    a strip, one contiguous run. The band matrix reads its windows in this
+    (column, row) order (``_banded(..., column_major=True)``).
+    """
+    ws, n = _workspace, len(x)
+    (r, b), k, pad = _TILE["conv1"], _K, C.PAD
+    side, strips = C.IMAGE_SIDE, (C.PADDED_SIDE - k + 1) // r
+    s = ws.get("conv1 strips", (n, strips, C.PADDED_SIDE, r + k - 1))  # the padding stays zero: never written
+    for row in range(r + k - 1):  # strip t holds padded row r*t + row, image row r*t + row - pad, if any
+        first, last = max(0, -(-(pad - row) // r)), min(strips - 1, (side - 1 + pad - row) // r)
+        if first <= last:
+            s[:, first:last + 1, pad:pad + side, row] = x[:, r * first + row - pad:r * last + row - pad + 1:r]
+    e = s.itemsize
+    windows = np.ndarray((n, strips, strips, (b + k - 1) * (r + k - 1)), s.dtype, s,
+                         strides=(s.strides[0], s.strides[1], b * (r + k - 1) * e, e))
+    win = ws.get("conv1 windows", windows.shape)
+    np.copyto(win, windows)
+    return win.reshape(n, strips * strips, -1)
+
+
+def _feature_windows(name: str, h: np.ndarray) -> np.ndarray:
+    """The windows of a channel-last float32 feature map h (n, H, W, Ci): (n, windows, values).
+
+    Each window, R+K-1 rows by B+K-1 columns taken at steps of R rows and B
+    columns, is a copy of R+K-1 contiguous runs of (B+K-1) * Ci values.
+    """
+    n, rows, cols, ci = h.shape
+    r, b = _TILE[name]
+    e = h.itemsize
+    windows = np.ndarray((n, (rows - _K + 1) // r, (cols - _K + 1) // b, r + _K - 1, (b + _K - 1) * ci), h.dtype, h,
+                         strides=(h.strides[0], r * cols * ci * e, b * ci * e, cols * ci * e, e))
+    win = _workspace.get(f"{name} windows", windows.shape)
+    np.copyto(win, windows)
+    return win.reshape(n, windows.shape[1] * windows.shape[2], -1)
+
+
+def _conv_pool(f: _FastWeights, name: str, windows: np.ndarray, out: np.ndarray) -> None:
+    """Conv ``name`` of its ``windows`` (n, windows, values), requantize, 2x2 max-pool into ``out`` (n, H/2, W/2, Co).
+
+    The band matrix times the windows' transpose gives the outputs as rows
+    (y % 2, x % 2, y // 2, x // 2, co) by columns (image, window row, window
+    column): the pool's maxima are then of whole halves and quarters, long
+    contiguous runs. ``out`` (float32, channel-last, the next product's
+    input) receives the requantized values.
     """
     ws = _workspace
-    n, rows, cols, ci = h.shape
-    band, m = _BAND[name], f.conv[name]
-    co = len(m) // (2 * band)
-    ho, bands = rows - _K + 1, (cols - _K + 1) // band
-    e = h.itemsize
-    # A strided view of h (as_strided's, built directly: as_strided itself cost 9 us a call)
-    windows = np.ndarray((n, ho // 2, bands, _K + 1, (band + _K - 1) * ci), h.dtype, h,
-                         strides=(h.strides[0], 2 * cols * ci * e, band * ci * e, cols * ci * e, e))
-    win = ws.get(f"{name} windows", windows.shape)
-    np.copyto(win, windows)
-    acc = ws.get(f"{name} acc", (len(m), n * (ho // 2) * bands))
-    np.matmul(m, win.reshape(acc.shape[1], -1).T, out=acc)
+    n, count, _ = windows.shape
+    (r, b), m = _TILE[name], f.conv[name]
+    co = len(m) // (r * b)
+    tiles_y, tiles_x = out.shape[1] * 2 // r, out.shape[2] * 2 // b
+    acc = ws.get(f"{name} acc", (len(m), n * count))
+    np.matmul(m, windows.reshape(n * count, -1).T, out=acc)
     bias, shift, first = f.bias[name], f.shifts[name], f.pool_first[name]
     if not first:
         acc = _requantize32(acc, bias, shift, ws.get(f"{name} requantized", acc.shape, np.int32))
@@ -294,21 +336,19 @@ def _conv_pool(f: _FastWeights, name: str, h: np.ndarray, out: np.ndarray) -> No
     pooled = np.maximum(acc[:quarter], acc[quarter:half], out=acc[:quarter])
     if first:
         pooled = _requantize32(pooled, bias[:len(pooled)], shift, ws.get(f"{name} pooled", pooled.shape, np.int32))
-    # rows (x // 2, co) by columns (image, y / 2, window) -> (image, y / 2, window, x // 2, co)
-    np.copyto(out.reshape(n, ho // 2, bands, band // 2, co),
-              pooled.reshape(band // 2, co, n, ho // 2, bands).transpose(2, 3, 4, 0, 1))
+    # rows (y // 2, x // 2, co) by columns (image, window row, window column) -> channel-last
+    np.copyto(out.reshape(n, tiles_y, r // 2, tiles_x, b // 2, co),
+              pooled.reshape(r // 2, b // 2, co, n, tiles_y, tiles_x).transpose(3, 4, 0, 5, 1, 2))
 
 
 def _fast_forward(f: _FastWeights, x: np.ndarray) -> np.ndarray:
     """int32 logits of uint8 images x (n, 28, 28): the reference path's integers, faster (module docstring)."""
     ws, n = _workspace, len(x)
-    h = ws.get("input", (n, C.PADDED_SIDE, C.PADDED_SIDE, 1))  # the border stays zero: only the inside is written
-    h[:, C.PAD:C.PAD + C.IMAGE_SIDE, C.PAD:C.PAD + C.IMAGE_SIDE, 0] = x
-    for name, (_, (co, side, _)) in zip(_BAND, (C.ACTIVATIONS[2], C.ACTIVATIONS[4]), strict=True):
-        pooled = ws.get(name, (n, side, side, co))
-        _conv_pool(f, name, h, pooled)
-        h = pooled
-    h = h.reshape(n, -1)  # (y, x, c) order, as f.fc["fc1"] expects
+    (_, (c1, side1, _)), (_, (c2, side2, _)) = C.ACTIVATIONS[2], C.ACTIVATIONS[4]
+    pool1, pool2 = ws.get("pool1", (n, side1, side1, c1)), ws.get("pool2", (n, side2, side2, c2))
+    _conv_pool(f, "conv1", _image_windows(x), pool1)
+    _conv_pool(f, "conv2", _feature_windows("conv2", pool1), pool2)
+    h = pool2.reshape(n, -1)  # (y, x, c) order, as f.fc["fc1"] expects
     for name in ("fc1", "fc2"):
         shape = (n, f.fc[name].shape[1])
         acc = np.matmul(h, f.fc[name], out=ws.get(f"{name} acc", shape))
