@@ -231,10 +231,11 @@ _last_weights: tuple[bytes, _FastWeights] | None = None
 def _fast_weights(q: QuantizedLeNet) -> _FastWeights:
     """``_FastWeights(q)``, reused while the blob's contents stay the same.
 
-    The device model runs the golden model on every piece of a job's stream
-    (8 per 1000-image job in `lenet bench --backend model`); rebuilding the
-    band matrices each time cost a few percent. The key is the contents
-    themselves (62 KB), so a blob changed in place is never served stale.
+    The device model runs the golden model on every INFER job's images (one
+    call per job in `lenet bench --backend model`), and batches are often
+    small; the band matrices are built once per blob. The key is the
+    contents themselves (62 KB), so a blob changed in place is never served
+    stale.
     """
     global _last_weights
     key = repr(sorted(q.shifts.items())).encode() + b"".join(q.tensors[s.name].tobytes() for s in C.SECTIONS)
@@ -247,10 +248,10 @@ def _fast_weights(q: QuantizedLeNet) -> _FastWeights:
 
 
 class _Workspace(threading.local):
-    """The fast path's arrays, per thread, kept from pass to pass (5.5 MB a thread for passes of 64).
+    """The fast path's arrays, per thread, kept from pass to pass (5.2 MB a thread for passes of 64).
 
     Fresh arrays for every pass cost a page fault per 4 KiB whenever glibc
-    had returned the freed ones to the kernel (see lenet_pynq/train/heap.py,
+    had returned the freed ones to the kernel (see lenet_pynq.train.heap,
     which tunes malloc for training; the golden model, a library on the
     board too, keeps its own arrays instead of changing the process's heap).
     """
