@@ -319,7 +319,7 @@ def _conv_pool(f: _FastWeights, name: str, windows: np.ndarray, out: np.ndarray)
 
     The band matrix times the windows' transpose gives the outputs as rows
     (y % 2, x % 2, y // 2, x // 2, co) by columns (image, window row, window
-    column): the pool's maxima are then of whole halves and quarters, long
+    column): the pool's maximum is then over four whole quarters, long
     contiguous runs. ``out`` (float32, channel-last, the next product's
     input) receives the requantized values.
     """
@@ -333,11 +333,12 @@ def _conv_pool(f: _FastWeights, name: str, windows: np.ndarray, out: np.ndarray)
     bias, shift, first = f.bias[name], f.shifts[name], f.pool_first[name]
     if not first:
         acc = _requantize32(acc, bias, shift, ws.get(f"{name} requantized", acc.shape, np.int32))
-    half, quarter = len(acc) // 2, len(acc) // 4
-    np.maximum(acc[:half], acc[half:], out=acc[:half])  # in place: the front rows are still in the cache
-    pooled = np.maximum(acc[:quarter], acc[quarter:half], out=acc[:quarter])
+    # The four quarters of the rows are the four members of every pool quad: one reduction over them (half
+    # the time of two maxima of halves, which write and read an intermediate).
+    pooled = ws.get(f"{name} pooled", (len(acc) // 4, acc.shape[1]), acc.dtype)
+    np.maximum.reduce(acc.reshape(4, -1), axis=0, out=pooled.reshape(-1))
     if first:
-        pooled = _requantize32(pooled, bias[:len(pooled)], shift, ws.get(f"{name} pooled", pooled.shape, np.int32))
+        pooled = _requantize32(pooled, bias[:len(pooled)], shift, ws.get(f"{name} requantized", pooled.shape, np.int32))
     # rows (y // 2, x // 2, co) by columns (image, window row, window column) -> channel-last
     np.copyto(out.reshape(n, tiles_y, r // 2, tiles_x, b // 2, co),
               pooled.reshape(r // 2, b // 2, co, n, tiles_y, tiles_x).transpose(3, 4, 0, 5, 1, 2))
