@@ -29,11 +29,13 @@ path by tests/test_golden.py. Its passes of CHUNK images run in two threads
 where there are two cores (``lenet_pynq.threads``), each on a one-thread
 BLAS. It differs from the reference path in layout and order only:
 
-- feature maps are channel-last, so that the rows of a convolution window
-  (a tile of output rows by output columns) are contiguous runs, and each
-  convolution is one float32 product of a band matrix of its weights
-  (:func:`_banded`) with those windows, laid out so that the four members
-  of every 2x2 pool quad fall in the four quarters of the result;
+- each convolution is one float32 product of a band matrix of its weights
+  (:func:`_banded`) with its windows (one window per tile of output rows
+  by output columns), laid out so that the four members of every 2x2 pool
+  quad fall in the four quarters of the result; the windows are copied in
+  long runs: conv1's from strips of the image stored column by column
+  (:func:`_image_windows`), conv2's from pool1 stored channel-last
+  (:func:`_feature_windows`), which fc1 also reads;
 - the arrays of a pass are kept, per thread, for the next pass
   (:class:`_Workspace`);
 - bias, rounding constant, shift and clamp run in int32, whose addition
