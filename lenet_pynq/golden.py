@@ -35,7 +35,7 @@ BLAS. It differs from the reference path in layout and order only:
   quad fall in the four quarters of the result; the windows are copied in
   long runs: conv1's from strips of the image stored column by column
   (:func:`_image_windows`), conv2's from pool1 stored channel-last
-  (:func:`_feature_windows`), which fc1 also reads;
+  (:func:`_feature_windows`); fc1 reads pool2 channel-last too;
 - the arrays of a pass are kept, per thread, for the next pass
   (:class:`_Workspace`);
 - bias, rounding constant, shift and clamp run in int32, whose addition
