@@ -23,10 +23,15 @@ path by tests/test_golden.py. Its passes of CHUNK images run in two threads
 where there are two cores (``lenet_pynq.threads``), each on a one-thread
 BLAS. It differs from the reference path in layout and order only:
 
-- feature maps are channel-last, so that the K rows of a convolution window
-  are K contiguous runs, and each convolution is one float32 product of
-  those windows with a band matrix of its weights (:func:`_banded`), laid
-  out so that the 2x2 pool pairs fall in opposite halves of the result;
+- each convolution is one float32 product of a band matrix of its weights
+  (:func:`_banded`) with its windows (one window per tile of output rows
+  by output columns), laid out so that the four members of every 2x2 pool
+  quad fall in the four quarters of the result; the windows are copied in
+  long runs: conv1's from strips of the image stored column by column
+  (:func:`_image_windows`), conv2's from pool1 stored channel-last
+  (:func:`_feature_windows`); fc1 reads pool2 channel-last too;
+- the arrays of a pass are kept, per thread, for the next pass
+  (:class:`_Workspace`);
 - bias, rounding constant, shift and clamp run in int32, whose addition
   wraps modulo 2**32 as the contract's does;
 - a conv layer max-pools its accumulators *before* requantizing them when no
@@ -36,16 +41,18 @@ BLAS. It differs from the reference path in layout and order only:
   commutes with the maximum and runs on 4x fewer values. Otherwise it
   requantizes first, as the reference path does.
 
-A band matrix has up to 180 rows, but each output's column holds at most
-150 nonzero weights (the others add exact zeros), so the bound above holds.
+A band matrix row has up to 216 weights (conv2: 6 x 6 x 6), but at most
+150 of them nonzero (the others add exact zeros), so the bound above holds.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import sliding_window_view
 
 from . import blob
 from . import contract as C
@@ -58,9 +65,10 @@ from .threads import default_threads, limit_blas, run_parts
 _MAX_TERMS = max(int(np.prod(layer.weight_shape[1:])) for layer in C.LAYERS)
 assert _MAX_TERMS * 128 * 255 < 2**24, "float32 dot products would no longer be exact"
 
-# Images per pass of either path. A prototype of the fast path slowed down from 96 images on, as glibc
-# returned its larger temporaries to the kernel after every pass (see heap.py); here, on a loaded machine,
-# 32 to 256 images per pass measured within the noise of each other.
+# Images per pass of either path. Each pass of the fast path costs about 250 us of calls whatever its size,
+# and its arrays (_Workspace) grow with it: at load 3 on one thread, passes of 32, 64 and 128 images gave
+# best 16,628 / 15,692 / 14,380 and median 13,475 / 13,753 / 13,482 images per CPU-second, and 64 against
+# 128 in two quieter moments 16,887 / 15,406 and 16,832 / 15,549.
 CHUNK = 64
 
 
@@ -126,10 +134,13 @@ def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | 
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _K = C.LAYERS[0].weight_shape[-1]  # 5: both convolutions' kernel side
-# Output columns per window row (see _banded): 14 for conv1, 2 for conv2. Measured here (one BLAS thread),
-# conv1 with its two bands of 14 ran 2.5x faster than 25 shifted rows times the 6x25 weights, and conv2
-# with bands of 2 about 1.3x faster than one 150-value window per output.
-_BAND = {"conv1": 14, "conv2": 2}
+# Output rows x columns per window (see _banded). Measured here, one BLAS thread, passes of 64 images, at
+# load 3.5 (per image, thread CPU time): conv1 with tiles of 2 x 4 took 5.2 us to copy its windows and
+# 11.7 us to multiply, with 2 x 14 2.3 and 20.1 us (with 1 x 14, as before, 4.0 and 20.6 us); all of
+# conv1 took 21.9 us with 4 x 4, 23.0 with 2 x 4, 25.1 with 4 x 2, 26.7 with 2 x 14 (at load 4). conv2
+# with 2 x 2 took 2.9 and 14.3 us (1 x 2: 5.1 and 16.9 us). Both sides must divide the output side (28,
+# 10) and be even (pool pairs).
+_TILE = {"conv1": (4, 4), "conv2": (2, 2)}
 
 
 def _bias_and_rounding(b: np.ndarray, shift: int | None) -> np.ndarray:
@@ -153,42 +164,61 @@ def _pool_first(w: np.ndarray, b: np.ndarray, shift: int) -> bool:
     return bool((lowest >= _INT32_MIN).all() and (highest <= _INT32_MAX).all())
 
 
-def _requantize32(acc: np.ndarray, bias_r: np.ndarray, shift: int) -> np.ndarray:
-    """clamp((acc + b + r) >> s, 0, 255) as int32, for float32 accumulators holding exact integers."""
-    t = acc.astype(np.int32)
-    t += bias_r  # int32 + int32 wraps modulo 2**32, as the contract's adder does
-    t >>= shift
-    return np.clip(t, 0, 255, out=t)
+def _requantize32(acc: np.ndarray, bias_r: np.ndarray, shift: int, out: np.ndarray) -> np.ndarray:
+    """clamp((acc + b + r) >> s, 0, 255) into int32 ``out``, for float32 accumulators holding exact integers.
+
+    ``bias_r`` broadcasts along ``acc``'s long axis (see
+    :attr:`_FastWeights.bias`): NumPy's inner loop then runs over hundreds of
+    values, not over 6 or 16 channels.
+    """
+    np.copyto(out, acc, casting="unsafe")  # exact: the floats are integers below 2**24
+    out += bias_r  # int32 + int32 wraps modulo 2**32, as the contract's adder does
+    out >>= shift
+    return np.clip(out, 0, 255, out=out)
 
 
-def _banded(w: np.ndarray, band: int) -> np.ndarray:
-    """Conv weights (Co, Ci, K, K) as one band matrix: a window of K rows by band+K-1 columns -> band outputs.
+def _banded(w: np.ndarray, tile: tuple[int, int], column_major: bool = False) -> np.ndarray:
+    """Conv weights (Co, Ci, K, K) as one band matrix: a window of R+K-1 rows by B+K-1 columns -> R x B outputs.
 
-    Rows are (ky, column, ci), the order of a channel-last window; columns are
-    (x % 2, x // 2, co) for the band's outputs x, so the two halves are the
-    left and right members of every 2x2 pool pair.
+    ``tile`` is (R, B). Columns are (row, column, ci), the order of a
+    channel-last window, or (column, row, ci) if ``column_major``; rows are
+    (y % 2, x % 2, y // 2, x // 2, co) for the window's outputs (y, x), so
+    the four members of every 2x2 pool quad sit in the four quarters of the
+    rows.
     """
     co, ci, k, _ = w.shape
-    m = np.zeros((k, band + k - 1, ci, 2, band // 2, co), np.float32)
-    for x in range(band):
-        m[:, x:x + k, :, x % 2, x // 2, :] = w.transpose(2, 3, 1, 0)
-    return m.reshape(-1, band * co)
+    r, b = tile
+    m = np.zeros((2, 2, r // 2, b // 2, co, r + k - 1, b + k - 1, ci), np.float32)
+    for y in range(r):
+        for x in range(b):
+            m[y % 2, x % 2, y // 2, x // 2, :, y:y + k, x:x + k, :] = w.transpose(0, 2, 3, 1)
+    if column_major:
+        m = m.swapaxes(-3, -2)
+    return m.reshape(r * b * co, -1)
 
 
 class _FastWeights:
-    """One blob's weights in the fast path's layouts and dtypes, with its pool-first decisions."""
+    """One blob's weights in the fast path's layouts and dtypes, with its pool-first decisions.
+
+    ``bias`` holds each layer's int32 bias plus rounding constant; a conv
+    layer's is a column repeated for every row of its band matrix (channel
+    fastest), so that its first rows match the pooled rows too.
+    """
 
     def __init__(self, q: QuantizedLeNet):
         t, s = q.tensors, q.shifts
         self.shifts = s
-        self.conv = {name: _banded(t[f"{name}.w"], _BAND[name]) for name in _BAND}
+        self.conv = {name: _banded(t[f"{name}.w"], tile, column_major=name == "conv1")  # see _image_windows
+                     for name, tile in _TILE.items()}
         # fc1 reads pool2 channel-last, (y, x, c); the contract's order is (c, y, x).
         c2, side = t["conv2.w"].shape[0], C.ACTIVATIONS[4][1][-1]
         fc1 = t["fc1.w"].reshape(-1, c2, side, side).transpose(0, 2, 3, 1).reshape(len(t["fc1.w"]), -1)
         self.fc = {"fc1": fc1.T.astype(np.float32), "fc2": t["fc2.w"].T.astype(np.float32),
                    "fc3": t["fc3.w"].T.astype(np.float32)}
         self.bias = {layer.name: _bias_and_rounding(t[f"{layer.name}.b"], s.get(layer.name)) for layer in C.LAYERS}
-        self.pool_first = {name: _pool_first(t[f"{name}.w"], t[f"{name}.b"], s[name]) for name in _BAND}
+        for name, (r, b) in _TILE.items():
+            self.bias[name] = np.tile(self.bias[name], r * b)[:, None]
+        self.pool_first = {name: _pool_first(t[f"{name}.w"], t[f"{name}.b"], s[name]) for name in _TILE}
 
 
 _last_weights: tuple[bytes, _FastWeights] | None = None
@@ -197,10 +227,11 @@ _last_weights: tuple[bytes, _FastWeights] | None = None
 def _fast_weights(q: QuantizedLeNet) -> _FastWeights:
     """``_FastWeights(q)``, reused while the blob's contents stay the same.
 
-    The device model runs the golden model on every piece of a job's stream
-    (8 per 1000-image job in `lenet bench --backend model`); rebuilding the
-    band matrices each time cost a few percent. The key is the contents
-    themselves (62 KB), so a blob changed in place is never served stale.
+    The device model runs the golden model on every INFER job's images (one
+    call per job in `lenet bench --backend model`), and batches are often
+    small; the band matrices are built once per blob. The key is the
+    contents themselves (62 KB), so a blob changed in place is never served
+    stale.
     """
     global _last_weights
     key = repr(sorted(q.shifts.items())).encode() + b"".join(q.tensors[s.name].tobytes() for s in C.SECTIONS)
@@ -212,41 +243,116 @@ def _fast_weights(q: QuantizedLeNet) -> _FastWeights:
     return f
 
 
-def _conv_pool(f: _FastWeights, name: str, h: np.ndarray) -> np.ndarray:
-    """Conv ``name``, requantize, 2x2 max-pool: channel-last float32 (n, H, W, Ci) -> int32 (n, Ho/2, Wo/2, Co).
+class _Workspace(threading.local):
+    """The fast path's arrays, per thread, kept from pass to pass (5.2 MB a thread for passes of 64).
 
-    Every window of K image rows by band+K-1 columns, taken at column steps
-    of ``band``, is one row of a matrix (each a copy of K contiguous runs,
-    since the K rows lie one after another); times the band matrix it gives
-    ``band`` outputs of all channels, pool partners in opposite halves.
+    Fresh arrays for every pass cost a page fault per 4 KiB whenever glibc
+    had returned the freed ones to the kernel (see lenet_pynq.train.heap,
+    which tunes malloc for training; the golden model, a library on the
+    board too, keeps its own arrays instead of changing the process's heap).
+    """
+
+    def __init__(self):
+        self.arrays: dict[tuple, np.ndarray] = {}
+
+    def get(self, key: str, shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
+        """A C-contiguous array of ``shape`` named ``key``: zeros when first made, then what was left in it."""
+        size = math.prod(shape)  # not np.prod: 30x slower on a tuple, and this runs 20 times a pass
+        a = self.arrays.get((key, np.dtype(dtype)))
+        if a is None or a.size < size:
+            a = self.arrays[key, np.dtype(dtype)] = np.zeros(size, dtype)
+        return a[:size].reshape(shape)
+
+
+_workspace = _Workspace()
+
+
+def _image_windows(x: np.ndarray) -> np.ndarray:
+    """conv1's windows of uint8 images x (n, 28, 28), zero-padded, column by column: float32 (n, windows, values).
+
+    A window of R+K-1 rows by B+K-1 columns copied out of the padded image
+    would be R+K-1 runs of only B+K-1 values (8), and such a copy cost 10 ns
+    a run. So the image is first cut into strips of R+K-1 rows, one every R
+    rows, each stored column by column (``strips[n, strip, column, row]``,
+    written from ``x`` row by row); a window is then B+K-1 whole columns of
+    a strip, one contiguous run. The band matrix reads its windows in this
+    (column, row) order (``_banded(..., column_major=True)``).
+    """
+    ws, n = _workspace, len(x)
+    (r, b), k, pad = _TILE["conv1"], _K, C.PAD
+    side, strips = C.IMAGE_SIDE, (C.PADDED_SIDE - k + 1) // r
+    s = ws.get("conv1 strips", (n, strips, C.PADDED_SIDE, r + k - 1))  # the padding stays zero: never written
+    for row in range(r + k - 1):  # strip t holds padded row r*t + row, image row r*t + row - pad, if any
+        first, last = max(0, -(-(pad - row) // r)), min(strips - 1, (side - 1 + pad - row) // r)
+        if first <= last:
+            s[:, first:last + 1, pad:pad + side, row] = x[:, r * first + row - pad:r * last + row - pad + 1:r]
+    e = s.itemsize
+    windows = np.ndarray((n, strips, strips, (b + k - 1) * (r + k - 1)), s.dtype, s,
+                         strides=(s.strides[0], s.strides[1], b * (r + k - 1) * e, e))
+    win = ws.get("conv1 windows", windows.shape)
+    np.copyto(win, windows)
+    return win.reshape(n, strips * strips, -1)
+
+
+def _feature_windows(name: str, h: np.ndarray) -> np.ndarray:
+    """The windows of a channel-last float32 feature map h (n, H, W, Ci): (n, windows, values).
+
+    Each window, R+K-1 rows by B+K-1 columns taken at steps of R rows and B
+    columns, is a copy of R+K-1 contiguous runs of (B+K-1) * Ci values.
     """
     n, rows, cols, ci = h.shape
-    band, m = _BAND[name], f.conv[name]
-    co = m.shape[1] // band
-    ho, bands = rows - _K + 1, (cols - _K + 1) // band
+    r, b = _TILE[name]
     e = h.itemsize
-    windows = as_strided(h, (n, ho, bands, _K, (band + _K - 1) * ci),
-                         (h.strides[0], cols * ci * e, band * ci * e, cols * ci * e, e), writeable=False)
-    acc = windows.reshape(n * ho * bands, -1) @ m  # (n*ho*bands, band*co), columns (x % 2, x // 2, co)
-    bias, shift = f.bias[name], f.shifts[name]
-    if not f.pool_first[name]:
-        acc = _requantize32(acc.reshape(-1, co), bias, shift).reshape(acc.shape)
-    half = acc.shape[1] // 2
-    pairs = np.maximum(acc[:, :half], acc[:, half:]).reshape(n, ho // 2, 2, -1)  # left/right, then up/down
-    pooled = np.maximum(pairs[:, :, 0], pairs[:, :, 1]).reshape(n, ho // 2, -1, co)
-    return _requantize32(pooled, bias, shift) if f.pool_first[name] else pooled
+    windows = np.ndarray((n, (rows - _K + 1) // r, (cols - _K + 1) // b, r + _K - 1, (b + _K - 1) * ci), h.dtype, h,
+                         strides=(h.strides[0], r * cols * ci * e, b * ci * e, cols * ci * e, e))
+    win = _workspace.get(f"{name} windows", windows.shape)
+    np.copyto(win, windows)
+    return win.reshape(n, windows.shape[1] * windows.shape[2], -1)
+
+
+def _conv_pool(f: _FastWeights, name: str, windows: np.ndarray, out: np.ndarray) -> None:
+    """Conv ``name`` of its ``windows`` (n, windows, values), requantize, 2x2 max-pool into ``out`` (n, H/2, W/2, Co).
+
+    The band matrix times the windows' transpose gives the outputs as rows
+    (y % 2, x % 2, y // 2, x // 2, co) by columns (image, window row, window
+    column): the pool's maximum is then over four whole quarters, long
+    contiguous runs. ``out`` (float32, channel-last, the next product's
+    input) receives the requantized values.
+    """
+    ws = _workspace
+    n, count, _ = windows.shape
+    (r, b), m = _TILE[name], f.conv[name]
+    co = len(m) // (r * b)
+    tiles_y, tiles_x = out.shape[1] * 2 // r, out.shape[2] * 2 // b
+    acc = ws.get(f"{name} acc", (len(m), n * count))
+    np.matmul(m, windows.reshape(n * count, -1).T, out=acc)
+    bias, shift, first = f.bias[name], f.shifts[name], f.pool_first[name]
+    if not first:
+        acc = _requantize32(acc, bias, shift, ws.get(f"{name} requantized", acc.shape, np.int32))
+    # The four quarters of the rows are the four members of every pool quad: one reduction over them (half
+    # the time of two maxima of halves, which write and read an intermediate).
+    pooled = ws.get(f"{name} pooled", (len(acc) // 4, acc.shape[1]), acc.dtype)
+    np.maximum.reduce(acc.reshape(4, -1), axis=0, out=pooled.reshape(-1))
+    if first:
+        pooled = _requantize32(pooled, bias[:len(pooled)], shift, ws.get(f"{name} requantized", pooled.shape, np.int32))
+    # rows (y // 2, x // 2, co) by columns (image, window row, window column) -> channel-last
+    np.copyto(out.reshape(n, tiles_y, r // 2, tiles_x, b // 2, co),
+              pooled.reshape(r // 2, b // 2, co, n, tiles_y, tiles_x).transpose(3, 4, 0, 5, 1, 2))
 
 
 def _fast_forward(f: _FastWeights, x: np.ndarray) -> np.ndarray:
     """int32 logits of uint8 images x (n, 28, 28): the reference path's integers, faster (module docstring)."""
-    n = len(x)
-    h = np.zeros((n, C.PADDED_SIDE, C.PADDED_SIDE, 1), np.float32)
-    h[:, C.PAD:C.PAD + C.IMAGE_SIDE, C.PAD:C.PAD + C.IMAGE_SIDE, 0] = x
-    pool1 = _conv_pool(f, "conv1", h)
-    pool2 = _conv_pool(f, "conv2", pool1.astype(np.float32))
-    h = pool2.reshape(n, -1).astype(np.float32)  # (y, x, c) order, as f.fc["fc1"] expects
+    ws, n = _workspace, len(x)
+    (_, (c1, side1, _)), (_, (c2, side2, _)) = C.ACTIVATIONS[2], C.ACTIVATIONS[4]
+    pool1, pool2 = ws.get("pool1", (n, side1, side1, c1)), ws.get("pool2", (n, side2, side2, c2))
+    _conv_pool(f, "conv1", _image_windows(x), pool1)
+    _conv_pool(f, "conv2", _feature_windows("conv2", pool1), pool2)
+    h = pool2.reshape(n, -1)  # (y, x, c) order, as f.fc["fc1"] expects
     for name in ("fc1", "fc2"):
-        h = _requantize32(h @ f.fc[name], f.bias[name], f.shifts[name]).astype(np.float32)
+        shape = (n, f.fc[name].shape[1])
+        acc = np.matmul(h, f.fc[name], out=ws.get(f"{name} acc", shape))
+        h = ws.get(name, shape)
+        np.copyto(h, _requantize32(acc, f.bias[name], f.shifts[name], ws.get(name, shape, np.int32)))
     logits = (h @ f.fc["fc3"]).astype(np.int32)
     logits += f.bias["fc3"]  # wraps, as in _dot
     return logits

@@ -19,6 +19,7 @@ own thread count, which changes the speed and never a result.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -65,15 +66,37 @@ def _workers(count: int) -> ThreadPoolExecutor:
 def run_parts(fn: Callable, parts: Sequence, threads: int) -> list:
     """``[fn(p) for p in parts]``, computed by ``threads`` threads at once, the caller's among them.
 
-    Part i goes to the caller's thread when i % threads == 0, else to one of
-    threads - 1 worker threads; the results come back in the parts' order.
-    Called from inside a part, it computes in that thread alone: a worker
-    waiting for parts queued behind itself would wait for ever.
+    Each thread takes the next part not yet taken until none is left, so a
+    thread slowed down (by another process on its core) takes fewer parts
+    instead of holding the others up at the end, as a fixed share (part i
+    to thread i % threads) would. The results come back in the parts'
+    order, whichever thread computed them, so that a sum over them is the
+    same sum. A part that raises stops the taking, and the exception reaches
+    the caller once every thread has stopped. Called from inside a part, it
+    computes in that thread alone: a worker waiting for parts queued behind
+    itself would wait for ever.
     """
     nested = threading.current_thread().name.startswith(_WORKER_NAME)
     if threads <= 1 or len(parts) <= 1 or nested:
         return [fn(p) for p in parts]
-    pool = _workers(threads - 1)
-    others = {i: pool.submit(fn, p) for i, p in enumerate(parts) if i % threads}
-    mine = {i: fn(p) for i, p in enumerate(parts) if i % threads == 0}
-    return [mine[i] if i in mine else others[i].result() for i in range(len(parts))]
+    results = [None] * len(parts)
+    claims = itertools.count()  # next() on it is atomic: one C call under the GIL
+    failed = threading.Event()
+
+    def work() -> None:
+        while not failed.is_set() and (i := next(claims)) < len(parts):
+            try:
+                results[i] = fn(parts[i])
+            except BaseException:
+                failed.set()
+                raise
+
+    others = [_workers(threads - 1).submit(work) for _ in range(min(threads, len(parts)) - 1)]
+    try:
+        work()
+    finally:
+        errors = [f.exception() for f in others]  # waits for every worker
+    for e in errors:
+        if e is not None:
+            raise e
+    return results

@@ -45,7 +45,9 @@ def test_model_backend_reports_accuracy_confusion_tiers_and_the_golden_check(cap
     assert set(r["tiers"]) == {"ip_dma", "end_to_end", "numpy_golden"}
     for tier in r["tiers"].values():  # one batch of --batch-size images, timed runs after a warm-up
         assert tier["batch_size"] == 150 and tier["batches"] == 6 and tier["images_per_second"] > 0
+        assert tier["best_images_per_second"] >= tier["median_images_per_second"] > 0
     assert "speedup_over_numpy" not in r  # a simulation's speed-up over NumPy means nothing
+    assert r["overhead_over_golden"] == bench_module.overhead_over_golden(r["tiers"]) and r["load_average"] >= 0
     assert r["class_word_mismatches"] == 0
     assert png.is_file() and png.stat().st_size > 1000
 
@@ -58,6 +60,57 @@ def test_the_sweep_times_every_tier_per_batch_size(capsys, weights):
     for row in r["sweep"]:
         assert row["ip_dma"]["batch_size"] == row["batch"] and row["ip_dma"]["batches"] == 100
         assert row["numpy_golden"]["latency_ms"]["p99"] >= row["numpy_golden"]["latency_ms"]["p50"]
+
+
+class _Clock:
+    """``time`` for bench.py: it stands still except when a scripted call advances it by that call's duration."""
+
+    def __init__(self, durations: dict[str, list[float]]):
+        self.now = 0.0
+        self.durations = {name: iter(d) for name, d in durations.items()}
+        self.calls: list[str] = []
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def call(self, name: str) -> None:
+        self.calls.append(name)
+        self.now += next(self.durations[name])
+
+
+def test_the_tiers_take_turns_and_the_overhead_is_best_against_best_and_median_against_median(monkeypatch):
+    """What `lenet bench --backend model` prints as its overhead over the golden model, on a scripted clock.
+
+    The first call of each tier is its warm-up (9 s, never counted); then
+    5 rounds (runs_for(1000)), the order reversed every other round. The
+    durations make best/best (0.20/0.10), median/median (0.24/0.20), the
+    ratio of the totals (1.22/1.14) and the median of the per-round ratios
+    all different, so only the stated rule gives the expected figures.
+    """
+    clock = _Clock({"end_to_end": [9.0, 0.30, 0.20, 0.26, 0.22, 0.24],
+                    "numpy_golden": [9.0, 0.20, 0.25, 0.10, 0.40, 0.19]})
+
+    class Device:
+        def classify(self, images, batch_size=None):
+            clock.call("end_to_end")
+
+    def golden_run(q, images):
+        clock.call("numpy_golden")
+        return np.zeros((len(images), 10), np.int32)
+
+    monkeypatch.setattr(bench_module, "time", clock)
+    monkeypatch.setattr(bench_module.golden, "run", golden_run)
+    t = bench_module.tiers(Device(), None, np.zeros((1000, 28, 28), np.uint8), 1000)
+    one_round = ["end_to_end", "numpy_golden"]
+    assert clock.calls == one_round + (one_round + one_round[::-1]) * 2 + one_round
+    assert t["end_to_end"]["batches"] == t["numpy_golden"]["batches"] == 5
+    assert t["end_to_end"]["best_images_per_second"] == pytest.approx(1000 / 0.20)
+    assert t["end_to_end"]["median_images_per_second"] == pytest.approx(1000 / 0.24)
+    assert t["numpy_golden"]["best_images_per_second"] == pytest.approx(1000 / 0.10)
+    assert t["numpy_golden"]["median_images_per_second"] == pytest.approx(1000 / 0.20)
+    assert t["end_to_end"]["images_per_second"] == pytest.approx(5000 / 1.22)
+    overhead = bench_module.overhead_over_golden(t)
+    assert overhead == {"best": pytest.approx(0.20 / 0.10 - 1), "median": pytest.approx(0.24 / 0.20 - 1)}
 
 
 class OffByOne:
@@ -168,7 +221,8 @@ def test_text_report(capsys, weights):
     assert out.startswith("lenet bench -- model device: LeNetIP(")
     for words in ("Accuracy:", "Per-class accuracy:", "Confusion matrix (rows: true class", "Accuracy pass (model",
                   "Logits identical to the golden model on all 50 images: yes", "IP + DMA, pre-allocated buffers",
-                  "end to end (copy, cache, DMA, IP)", "NumPy golden model on this CPU"):
+                  "end to end (copy, cache, DMA, IP)", "NumPy golden model on this CPU",
+                  "warm-up excluded (load average ", "Driver, pynq and device model over the golden model alone: "):
         assert words in out
     assert "FPGA" not in out and "speed-up" not in out
 

@@ -266,3 +266,25 @@ def test_a_blob_changed_in_place_is_not_served_from_the_fast_paths_reused_weight
     after = golden.run(q, images)
     np.testing.assert_array_equal(after, _reference_path(q, images))
     assert not np.array_equal(after, before)
+
+
+def test_the_fast_paths_kept_arrays_serve_passes_of_any_size_and_concurrent_calls():
+    """Each thread keeps its own arrays (golden._Workspace): reused by a smaller pass, never shared by two threads.
+
+    A pass of 3 images after a pass of CHUNK reads the front of the same
+    arrays (the input's zero border must still be zero); two calls at once,
+    on different blobs, must each get their own logits.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = _edge_images()
+    blobs = [blob.random_model(20), _edge_blob(21, None, {"conv1": False, "conv2": False})]
+    expected = [_reference_path(q, images) for q in blobs]
+    for q, ref in zip(blobs, expected, strict=True):
+        np.testing.assert_array_equal(golden.run(q, images[:golden.CHUNK]), ref[:golden.CHUNK])
+        np.testing.assert_array_equal(golden.run(q, images[-3:]), ref[-3:])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in range(3):
+            futures = [pool.submit(golden.run, q, images) for q in blobs]
+            for future, ref in zip(futures, expected, strict=True):
+                np.testing.assert_array_equal(future.result(), ref)

@@ -10,19 +10,39 @@ from lenet_pynq import threads
 
 @pytest.mark.parametrize("count", [1, 2, 3])
 def test_run_parts_returns_every_result_in_the_parts_order(count):
+    """The first ``count`` parts wait for each other: they finish only if ``count`` threads took one each."""
     seen = set()
+    together = threading.Barrier(count)
 
     def square(i):
         seen.add(threading.get_ident())
+        if i < count:
+            together.wait(timeout=10)  # a BrokenBarrierError here: fewer threads than asked for
         return i * i
 
     assert threads.run_parts(square, list(range(7)), count) == [i * i for i in range(7)]
     assert threading.get_ident() in seen, "the caller's thread computes parts too"
-    if count == 1:
-        assert seen == {threading.get_ident()}
-    else:
-        assert len(seen) >= 2, "some parts ran in a worker thread"
+    assert len(seen) == count
     assert threads.run_parts(square, [], count) == []
+
+
+def test_a_thread_that_is_held_up_takes_fewer_parts():
+    """The parts go to whichever thread is free: while the caller is stuck in one, the other takes all the rest."""
+    caller, n = threading.get_ident(), 6
+    lock, by_others, others_done = threading.Lock(), [], threading.Event()
+
+    def part(i):
+        if threading.get_ident() == caller:
+            assert others_done.wait(timeout=10), f"the other thread took only parts {by_others}"
+        else:
+            with lock:
+                by_others.append(i)
+                if len(by_others) == n - 1:
+                    others_done.set()
+        return i
+
+    assert threads.run_parts(part, list(range(n)), 2) == list(range(n))
+    assert len(by_others) == n - 1
 
 
 def test_a_part_that_raises_raises_in_the_caller():
