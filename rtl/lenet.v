@@ -144,7 +144,7 @@ lenet_weight_loader #(.LANES(LANES), .TAPS(TAPS)) loader_inst (
     .bbank_wr_data(bbank_wr_data)
 );
 
-localparam ROW_WORDS = `LENET_IMAGE_SIDE / 4;
+localparam ROW_WORDS = `LENET_IMAGE_ROW_WORDS;
 localparam ROWS = `LENET_IMAGE_SIDE;
 
 wire                         buf_wr_en, buf_wr_sel, img_release, img_rd_sel, img_rd_zero;
@@ -155,7 +155,7 @@ wire [1:0]                   img_full;
 wire [4:0]                   img_rd_row;
 wire [ROW_WORDS*32-1:0]      img_rd_data;
 
-lenet_image_rx #(.ROW_WORDS(ROW_WORDS), .ROWS(ROWS)) rx_inst (
+lenet_image_rx rx_inst (
     .clk(ap_clk), .rst(rst),
     .start(infer_start), .count(infer_count), .finished(rx_finished), .error(rx_error),
     .images(rx_images),
@@ -165,7 +165,7 @@ lenet_image_rx #(.ROW_WORDS(ROW_WORDS), .ROWS(ROWS)) rx_inst (
     .buf_full(img_full), .release_en(img_release), .release_sel(img_rd_sel)
 );
 
-lenet_image_buf #(.ROW_WORDS(ROW_WORDS), .ROWS(ROWS)) image_buf_inst (
+lenet_image_buf image_buf_inst (
     .clk(ap_clk),
     .wr_en(buf_wr_en), .wr_sel(buf_wr_sel), .wr_row(buf_wr_row), .wr_slot(buf_wr_slot),
     .wr_data(buf_wr_data),

@@ -7,24 +7,23 @@
 `default_nettype none
 `include "lenet_contract.vh"
 
-module lenet_image_buf #(
-    parameter ROW_WORDS = `LENET_IMAGE_SIDE / 4,  // words per image row
-    parameter ROWS = `LENET_IMAGE_SIDE            // rows per image
-) (
-    input  wire                         clk,
+module lenet_image_buf (
+    input  wire                                      clk,
 
-    input  wire                         wr_en,
-    input  wire                         wr_sel,    // which buffer
-    input  wire [$clog2(ROWS)-1:0]      wr_row,
-    input  wire [$clog2(ROW_WORDS)-1:0] wr_slot,   // word within the row
-    input  wire [31:0]                  wr_data,
+    input  wire                                      wr_en,
+    input  wire                                      wr_sel,    // which buffer
+    input  wire [$clog2(`LENET_IMAGE_SIDE)-1:0]      wr_row,
+    input  wire [$clog2(`LENET_IMAGE_ROW_WORDS)-1:0] wr_slot,   // word within the row
+    input  wire [31:0]                               wr_data,
 
-    input  wire                         rd_sel,
-    input  wire [$clog2(ROWS)-1:0]      rd_row,
-    input  wire                         rd_zero,   // read zeros instead (conv1's padding rows)
-    output wire [ROW_WORDS*32-1:0]      rd_data    // the row one clock later, pixel 0 in bits 7:0
+    input  wire                                      rd_sel,
+    input  wire [$clog2(`LENET_IMAGE_SIDE)-1:0]      rd_row,
+    input  wire                                      rd_zero,   // read zeros instead (conv1's padding rows)
+    output wire [`LENET_IMAGE_ROW_WORDS*32-1:0]      rd_data    // the row one clock later, pixel 0 in bits 7:0
 );
 
+localparam ROW_WORDS = `LENET_IMAGE_ROW_WORDS;
+localparam ROWS = `LENET_IMAGE_SIDE;
 localparam AW = $clog2(ROWS) + 1;
 
 genvar s;

@@ -10,43 +10,35 @@
 `default_nettype none
 `include "lenet_contract.vh"
 
-module lenet_image_rx #(
-    parameter ROW_WORDS = `LENET_IMAGE_SIDE / 4,  // stream words per image row (4 pixels each)
-    parameter ROWS = `LENET_IMAGE_SIDE            // image rows
-) (
-    input  wire                         clk,
-    input  wire                         rst,
+module lenet_image_rx (
+    input  wire                                      clk,
+    input  wire                                      rst,
 
-    input  wire                         start,     // pulse: an INFER job begins
-    input  wire [15:0]                  count,     // images in the job (1..65535, checked before)
-    output wire                         finished,  // the job's input is consumed up to TLAST
-    output wire [7:0]                   error,     // valid with finished
-    output wire [15:0]                  images,    // complete images handed to the engine
+    input  wire                                      start,     // pulse: an INFER job begins
+    input  wire [15:0]                               count,     // images in the job (1..65535, checked before)
+    output wire                                      finished,  // the job's input is consumed up to TLAST
+    output wire [7:0]                                error,     // valid with finished
+    output wire [15:0]                               images,    // complete images handed to the engine
 
-    input  wire [31:0]                  s_tdata,
-    input  wire                         s_tvalid,
-    input  wire                         s_tlast,
-    output wire                         s_tready,
+    input  wire [31:0]                               s_tdata,
+    input  wire                                      s_tvalid,
+    input  wire                                      s_tlast,
+    output wire                                      s_tready,
 
     // image buffer write port: buffer, row, word within the row
-    output wire                         buf_wr_en,
-    output wire                         buf_wr_sel,
-    output wire [$clog2(ROWS)-1:0]      buf_wr_row,
-    output wire [$clog2(ROW_WORDS)-1:0] buf_wr_slot,
-    output wire [31:0]                  buf_wr_data,
+    output wire                                      buf_wr_en,
+    output wire                                      buf_wr_sel,
+    output wire [$clog2(`LENET_IMAGE_SIDE)-1:0]      buf_wr_row,
+    output wire [$clog2(`LENET_IMAGE_ROW_WORDS)-1:0] buf_wr_slot,
+    output wire [31:0]                               buf_wr_data,
 
-    output wire [1:0]                   buf_full,  // buffer b holds an image not yet read
-    input  wire                         release_en, // pulse: the engine is done reading...
-    input  wire                         release_sel // ...this buffer
+    output wire [1:0]                                buf_full,  // buffer b holds an image not yet read
+    input  wire                                      release_en, // pulse: the engine is done reading...
+    input  wire                                      release_sel // ...this buffer
 );
 
-initial begin
-    if (ROW_WORDS * ROWS != `LENET_IMAGE_WORDS) begin
-        $error("Error: ROW_WORDS * ROWS must be the contract's %0d words per image (instance %m)", `LENET_IMAGE_WORDS);
-        $finish;
-    end
-end
-
+localparam ROW_WORDS = `LENET_IMAGE_ROW_WORDS;  // stream words per image row (4 pixels each)
+localparam ROWS = `LENET_IMAGE_SIDE;
 localparam RW = $clog2(ROWS);
 localparam SW = $clog2(ROW_WORDS);
 
