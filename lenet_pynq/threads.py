@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
-import numpy  # noqa: F401 (loads the BLAS before the controller looks for it)
+import numpy as np  # (also loads the BLAS before the controller looks for it)
 
 
 def default_threads() -> int:
@@ -82,14 +82,16 @@ def run_parts(fn: Callable, parts: Sequence, threads: int) -> list:
     results = [None] * len(parts)
     claims = itertools.count()  # next() on it is atomic: one C call under the GIL
     failed = threading.Event()
+    errstate = np.geterr()  # NumPy's error state is per thread: the workers take the caller's
 
     def work() -> None:
-        while not failed.is_set() and (i := next(claims)) < len(parts):
-            try:
-                results[i] = fn(parts[i])
-            except BaseException:
-                failed.set()
-                raise
+        with np.errstate(**errstate):
+            while not failed.is_set() and (i := next(claims)) < len(parts):
+                try:
+                    results[i] = fn(parts[i])
+                except BaseException:
+                    failed.set()
+                    raise
 
     others = [_workers(threads - 1).submit(work) for _ in range(min(threads, len(parts)) - 1)]
     try:
