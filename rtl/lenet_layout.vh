@@ -67,8 +67,11 @@ localparam WADDR_WIDTH = $clog2(WDEPTH);
 localparam BADDR_WIDTH = $clog2(BDEPTH);
 
 // Clocks from a step's issue to its result landing in an activation memory
-// (S0..S8 of lenet_engine, the pool's second stage and the write): the
-// sequencer waits this long between layers, so a layer never reads early.
+// (S0..S8 of lenet_engine, the pool's second stage and the write), so that
+// a layer never reads early. The sequencer's drain counts it down to 0, so a
+// layer's first step comes DRAIN_CYCLES + 1 idle clocks after the previous
+// layer's last (rtl/tb/cocotb_sequencer.py checks at least 11); whether the
+// twelfth is needed has not been tried with the full simulations.
 localparam DRAIN_CYCLES = 11;
 
 /* verilator lint_on UNUSEDPARAM */

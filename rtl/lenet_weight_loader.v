@@ -69,6 +69,13 @@ initial begin
         $error("Error: a weight row ends in a partial entry of 1..3 weights (instance %m)");
         $finish;
     end
+    // the last weight section's entries reach the banks up to 5 clocks after its
+    // last word (2 in the repacker, its output register, 2 write stages): the fc3
+    // bias words and the CRC word that follow must take at least that long
+    if (`LENET_FC3_OUT + 1 < 5) begin
+        $error("Error: the blob's last weight entries could land after the job ends (instance %m)");
+        $finish;
+    end
 end
 
 // Sections in blob order.
@@ -250,7 +257,7 @@ wire [LANES-1:0] rp_lane = {{LANES-1{1'b0}}, 1'b1} << rp_row[LANE_BITS-1:0];
 
 // two stages: the table and the lanes, then the add (a table in front of a
 // carry chain is too deep for one clock); a weight section is followed by a
-// bias section, so the later write is long done before the job is
+// bias section, so the later write is done before the job is (checked above)
 reg                   a_en_reg = 1'b0;
 reg [LANES-1:0]       a_lanes_reg = {LANES{1'b0}};
 reg [WADDR_WIDTH-1:0] a_base_reg = {WADDR_WIDTH{1'b0}};

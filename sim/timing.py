@@ -601,7 +601,8 @@ def summary(paths: list[TimedPath], budget: float, net_ns: float) -> str:
 
 # --- synthesis ------------------------------------------------------------------------------
 
-# synth_xilinx as it is, except its LUT mapping (the map_luts step of `yosys -h synth_xilinx`)
+# synth_xilinx as it is, except its LUT mapping (the map_luts step of `yosys -h synth_xilinx`, with the
+# wide-mux box model it reads before abc9, as its log shows)
 # is told the clock, as Vivado's synthesis is by the XDC. Left alone, synth_xilinx's abc9 call
 # maps for area wherever a path is shorter than the design's own longest one (carry chains
 # and DSP cascades, hundreds of ps in ABC's units, against one unit per LUT): it built 6-deep
@@ -617,6 +618,7 @@ LUT_LIBRARY = "\n".join(
 )
 MAP_TARGET_PS = round(1000 * (BUDGET_NS - FF_CKO_NS - NET_NS - max(FF_SETUP_NS.values())))
 MAP_LUTS = f"""opt_expr -mux_undef -noclkinv
+read_verilog -icells -lib -specify +/xilinx/abc9_model.v
 abc9 -lut {{lut}} -W {round(1000 * NET_NS)} -D {MAP_TARGET_PS}
 clean
 xilinx_srl -fixed -minlen 3

@@ -25,7 +25,7 @@ LAYOUT_NAMES = (
     "L_CONV",
     "L_FC",
 )
-DECLARED = re.compile(r"\b(?:localparam|parameter)\b(?:\s*\[[^\]]*\])?\s+(\w+)\s*=")
+DECLARED = re.compile(r"\b(?:localparam|parameter)\b(?:\s+(?:integer|signed|unsigned))?(?:\s*\[[^\]]*\])?\s+(\w+)\s*=")
 
 
 def declared_names(text: str) -> set[str]:

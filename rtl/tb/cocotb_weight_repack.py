@@ -1,13 +1,15 @@
-"""cocotb bench of rtl/lenet_weight_repack.v against the bank layout of a blob's weight sections.
+"""cocotb bench of rtl/lenet_weight_repack.v against the Python cutting of a blob's weight sections.
 
 Each weight section of a blob (lenet_pynq.blob) goes in as the loader feeds
 it, one stream word per clock with the section's shape on its first word;
-the entries that come out, placed by the bank layout (bank_layout.py, the
-Python statement of rtl/lenet_layout.vh), must give every lane's weight bank
-exactly as the Python side lays out the section: each output's row cut into
-entries of TAPS weights, the last zero-padded. Every section goes in with a
-word every clock (the ring's worst case), and all but fc1 again with random
-idle clocks.
+the entries that come out must be the section's rows (one per output) cut
+into entries of TAPS weights, the last zero-padded, as the Python side cuts
+them (bank_layout.py). Both sides are placed by the same Python layout to be
+compared, so this checks the repacker's entries, not where the loader
+writes them: that is checked end to end by the full IP's suite at 16 and 32
+lanes (tests/test_rtl_sim.py). Every section goes in with a word every
+clock (the ring's worst case), and all but fc1 again with random idle
+clocks.
 
 Environment: ``LENET_LANES`` the lane counts whose layouts are checked, comma-separated.
 """
@@ -66,7 +68,7 @@ async def repack(dut, words: np.ndarray, layer: C.Layer, busy: float, rng: rando
 
 
 @cocotb.test()
-async def test_sections_land_in_the_bank_layout(dut):
+async def test_sections_come_out_as_rows_of_entries(dut):
     cocotb.start_soon(Clock(dut.clk, 10, "ns").start())
     dut.rst.value = 1
     dut.in_valid.value = 0
