@@ -97,7 +97,9 @@ def run_parts(fn: Callable, parts: Sequence, threads: int) -> list:
     try:
         work()
     finally:
-        errors = [f.exception() for f in others]  # waits for every worker
+        # every part is taken once the caller's work() returns: a work item still queued (behind
+        # another caller's, on the shared workers) has nothing left to do and is not waited for
+        errors = [f.exception() for f in others if not f.cancel()]  # waits for the started ones
     for e in errors:
         if e is not None:
             raise e

@@ -1,4 +1,4 @@
-"""cocotb bench of rtl/lenet_sequencer.v: its steps for one image against a Python statement of the loop order.
+"""cocotb bench of rtl/lenet_sequencer.v: its steps for two images back to back against its loop order.
 
 The loop nest per layer, outermost first, as lenet_sequencer.v's header
 states it, written out below as plain Python loops (:func:`expected_steps`);
@@ -123,7 +123,8 @@ def expected_steps(lanes: int) -> list[dict]:
 
 
 @cocotb.test()
-async def test_one_image_follows_the_loop_order(dut):
+async def test_two_images_follow_the_loop_order(dut):
+    """Two images back to back, one per buffer: the second starts from state the first left."""
     cocotb.start_soon(Clock(dut.clk, 10, "ns").start())
     dut.rst.value = 1
     dut.img_full.value = 0
@@ -131,8 +132,9 @@ async def test_one_image_follows_the_loop_order(dut):
     await ClockCycles(dut.clk, 2)
     await FallingEdge(dut.clk)
     dut.rst.value = 0
-    dut.img_full.value = 0b01  # one image, in buffer 0
-    want = expected_steps(LANES)
+    dut.img_full.value = 0b11  # an image in each buffer
+    one = expected_steps(LANES)
+    want = one + one
     got, clocks, releases = [], [], []
     clock = 0
     while len(got) < len(want) and clock < 2 * len(want) + 1000:
@@ -152,9 +154,9 @@ async def test_one_image_follows_the_loop_order(dut):
         if got[i]["layer"] != got[i - 1]["layer"]:
             idle = clocks[i] - clocks[i - 1] - 1
             assert idle >= PIPELINE_CLOCKS, f"{C.LAYERS[got[i]['layer']].name} starts after {idle} idle clocks"
-    conv1_steps = sum(1 for w in want if w["layer"] == 0)
-    assert [(n, sel) for _, n, sel in releases] == [(conv1_steps, 0)], (
-        f"image buffer releases (steps issued, buffer): {releases}; expected one of buffer 0 after conv1"
+    conv1_steps = sum(1 for w in one if w["layer"] == 0)
+    assert [(n, sel) for _, n, sel in releases] == [(conv1_steps, 0), (len(one) + conv1_steps, 1)], (
+        f"image buffer releases (steps issued, buffer): {releases}; expected each buffer once, after its conv1"
     )
     await FallingEdge(dut.clk)
     dut.img_full.value = 0
