@@ -658,7 +658,6 @@ def synthesize(out_dir: Path | None = None) -> Path:
             raise LenetError(f"{p}: outside {root}, where Yosys (WebAssembly) cannot read it") from None
 
     lut = out_dir / "xc7.lut"
-    lut.write_text(LUT_LIBRARY + "\n")
     synth = SYNTH.format(top=C.TOP_NAME)
     script = "\n".join(
         [
@@ -676,6 +675,7 @@ def synthesize(out_dir: Path | None = None) -> Path:
     stamp = h.hexdigest()
     if netlist.is_file() and stamp_file.is_file() and stamp_file.read_text() == stamp:
         return netlist
+    lut.write_text(LUT_LIBRARY + "\n")
     (out_dir / "synth.ys").write_text(script + "\n")
     log = out_dir / "yosys.log"
     proc = subprocess.run(
