@@ -8,8 +8,9 @@
 //   s_axi_control ◄─► registers ◄─► job controller (trailer, STATUS, ...)
 //
 // The engine computes every layer with one array of LANES x TAPS multipliers
-// (two per DSP48E1: lanes 2m and 2m+1 share their inputs); conv1, and conv2
-// when LANES allows, compute two output columns at once on mirrored lanes.
+// (two per DSP48E1: lanes 2m and 2m+1 share their inputs); conv1 and conv2
+// compute several outputs of each channel at once (a pool window's columns,
+// its rows, two windows), as many as LANES holds, on copies of its lanes.
 // lenet_sequencer.v describes the loop order, lenet_layout.vh the bank layout.
 
 `resetall
@@ -18,8 +19,8 @@
 `include "lenet_contract.vh"
 
 module lenet #(
-    parameter LANES = 32,   // compute lanes: a power of two >= conv2's outputs and twice conv1's;
-                            // with twice conv2's outputs, conv2 computes two columns at once
+    parameter LANES = 64,   // compute lanes: a power of two from 16 to 64 (the xc7z020's DSPs);
+                            // the more, the more outputs a conv step computes at once
     parameter TAPS = 5      // multipliers per lane: the conv kernel width
 ) (
     input  wire                            ap_clk,
@@ -147,13 +148,13 @@ lenet_weight_loader #(.LANES(LANES), .TAPS(TAPS)) loader_inst (
 localparam ROW_WORDS = `LENET_IMAGE_ROW_WORDS;
 localparam ROWS = `LENET_IMAGE_SIDE;
 
-wire                         buf_wr_en, buf_wr_sel, img_release, img_rd_sel, img_rd_zero;
+wire                         buf_wr_en, buf_wr_sel, img_release, img_rd_sel, img_rd_zero, img_rd_zero1;
 wire [$clog2(ROWS)-1:0]      buf_wr_row;
 wire [$clog2(ROW_WORDS)-1:0] buf_wr_slot;
 wire [31:0]                  buf_wr_data;
 wire [1:0]                   img_full;
-wire [4:0]                   img_rd_row;
-wire [ROW_WORDS*32-1:0]      img_rd_data;
+wire [4:0]                   img_rd_row, img_rd_row1;
+wire [ROW_WORDS*32-1:0]      img_rd_data, img_rd_data1;
 
 lenet_image_rx rx_inst (
     .clk(ap_clk), .rst(rst),
@@ -169,7 +170,8 @@ lenet_image_buf image_buf_inst (
     .clk(ap_clk),
     .wr_en(buf_wr_en), .wr_sel(buf_wr_sel), .wr_row(buf_wr_row), .wr_slot(buf_wr_slot),
     .wr_data(buf_wr_data),
-    .rd_sel(img_rd_sel), .rd_row(img_rd_row[$clog2(ROWS)-1:0]), .rd_zero(img_rd_zero), .rd_data(img_rd_data)
+    .rd_sel(img_rd_sel), .rd_row(img_rd_row[$clog2(ROWS)-1:0]), .rd_zero(img_rd_zero), .rd_data(img_rd_data),
+    .rd_row1(img_rd_row1[$clog2(ROWS)-1:0]), .rd_zero1(img_rd_zero1), .rd_data1(img_rd_data1)
 );
 
 // --- compute and output ----------------------------------------------------------
@@ -181,6 +183,7 @@ lenet_engine #(.LANES(LANES), .TAPS(TAPS)) engine_inst (
     .clk(ap_clk), .rst(rst),
     .img_full(img_full), .img_release(img_release), .img_rd_sel(img_rd_sel),
     .img_rd_row(img_rd_row), .img_rd_zero(img_rd_zero), .img_rd_data(img_rd_data),
+    .img_rd_row1(img_rd_row1), .img_rd_zero1(img_rd_zero1), .img_rd_data1(img_rd_data1),
     .wbank_wr_en(wbank_wr_en), .wbank_wr_lanes(wbank_wr_lanes), .wbank_wr_addr(wbank_wr_addr),
     .wbank_wr_data(wbank_wr_data),
     .bbank_wr_en(bbank_wr_en), .bbank_wr_lanes(bbank_wr_lanes), .bbank_wr_addr(bbank_wr_addr),

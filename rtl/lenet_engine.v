@@ -4,7 +4,8 @@
 //   S1 weight bank read, activation read    S2 window, packed weights; multiply
 //   S3 add the taps in pairs                S4 add the pairs; bias bank read
 //   S5 accumulate                           S6 requantize: shift (fc3: logits out)
-//   S7 requantize: clamp                    S8 pool / write a layer's result
+//   S7 requantize: clamp                    S8 pool: running max per lane
+//   (lenet_layer_writer: S9 the pool window's columns, S10 its rows, S11 the write)
 
 `resetall
 `timescale 1ns / 1ps
@@ -16,7 +17,8 @@ module lenet_engine #(
     parameter TAPS = 5             // MACs per lane per step
 ) (
     clk, rst,
-    img_full, img_release, img_rd_sel, img_rd_row, img_rd_zero, img_rd_data,
+    img_full, img_release, img_rd_sel, img_rd_row, img_rd_zero, img_rd_data, img_rd_row1,
+    img_rd_zero1, img_rd_data1,
     wbank_wr_en, wbank_wr_lanes, wbank_wr_addr, wbank_wr_data, bbank_wr_en, bbank_wr_lanes,
     bbank_wr_addr, bbank_wr_data, shifts,
     slot_free, logits_valid, logits
@@ -35,6 +37,9 @@ output wire                   img_rd_sel;
 output wire [4:0]             img_rd_row;
 output wire                   img_rd_zero;   // the row is conv1's padding: read zeros
 input  wire [`LENET_IMAGE_SIDE*8-1:0] img_rd_data;
+output wire [4:0]             img_rd_row1;   // the row below, read at the same time
+output wire                   img_rd_zero1;
+input  wire [`LENET_IMAGE_SIDE*8-1:0] img_rd_data1;
 
 // weights, biases and shifts from the loader
 input  wire                   wbank_wr_en;
@@ -65,7 +70,7 @@ wire [3:0]             s0_row;
 wire [WADDR_WIDTH-1:0] s0_waddr;
 wire [BADDR_WIDTH-1:0] s0_baddr;
 wire [4:0]             s0_x;
-wire [3:0]             s0_act_lane, s0_act_row;
+wire [3:0]             s0_act_lane, s0_act_row, s0_act_row1;
 wire [6:0]             s0_k;
 
 lenet_sequencer #(.LANES(LANES), .TAPS(TAPS)) sequencer_inst (
@@ -74,8 +79,9 @@ lenet_sequencer #(.LANES(LANES), .TAPS(TAPS)) sequencer_inst (
     .step_valid(s0_valid), .step_layer(s0_layer), .step_first(s0_first), .step_last(s0_last),
     .step_pool_first(s0_pfirst), .step_pool_last(s0_plast), .step_row_last(s0_rlast),
     .step_row(s0_row), .step_waddr(s0_waddr), .step_baddr(s0_baddr),
-    .step_img_row(img_rd_row), .step_img_zero(img_rd_zero), .step_x(s0_x),
-    .step_act_lane(s0_act_lane), .step_act_row(s0_act_row), .step_k(s0_k)
+    .step_img_row(img_rd_row), .step_img_zero(img_rd_zero), .step_img_row1(img_rd_row1),
+    .step_img_zero1(img_rd_zero1), .step_x(s0_x), .step_act_lane(s0_act_lane),
+    .step_act_row(s0_act_row), .step_act_row1(s0_act_row1), .step_k(s0_k)
 );
 
 // The step's control travels with its data: one token register per stage.
@@ -128,13 +134,13 @@ wire [3:0]                           p1_wr_row, p2_wr_row, f_wr_pass;
 wire [`LENET_CONV1_OUT*P1_SIDE*8-1:0] p1_wr_data;
 wire [`LENET_CONV2_OUT*P2_SIDE*8-1:0] p2_wr_data;
 wire [LANES*8-1:0]                   f_wr_data;
-wire [(TAPS+1)*8-1:0]                window;
+wire [2*SPAN*8-1:0]                  window;
 
 lenet_operand_fetch #(.LANES(LANES), .TAPS(TAPS)) fetch_inst (
     .clk(clk),
     .layer(s0_layer), .x(s0_x), .act_lane(s0_act_lane),
-    .act_row(s0_act_row), .k(s0_k),
-    .img_row(img_rd_data),
+    .act_row(s0_act_row), .act_row1(s0_act_row1), .k(s0_k),
+    .img_row(img_rd_data), .img_row1(img_rd_data1),
     .p1_wr_en(p1_wr_en), .p1_wr_row(p1_wr_row), .p1_wr_data(p1_wr_data),
     .p2_wr_en(p2_wr_en), .p2_wr_row(p2_wr_row), .p2_wr_data(p2_wr_data),
     .f1_wr_en(f1_wr_en), .f1_wr_pass(f_wr_pass), .f1_wr_data(f_wr_data),
@@ -146,13 +152,9 @@ lenet_operand_fetch #(.LANES(LANES), .TAPS(TAPS)) fetch_inst (
 
 wire [LANES*32-1:0] acc;
 
-// Lanes from here on take the window shifted by one column.
-wire [$clog2(LANES):0] shift_from = `TOK_LAYER(tok2) == L_CONV1 ? MIRROR
-                                  : `TOK_LAYER(tok2) == L_CONV2 && MIRROR_CONV2 != 0 ? MIRROR_CONV2 : LANES;
-
 lenet_mac_array #(.LANES(LANES), .TAPS(TAPS)) mac_inst (
     .clk(clk), .rst(rst),
-    .valid(`TOK_VALID(tok2)), .first(tok2_first), .shift_from(shift_from),
+    .valid(`TOK_VALID(tok2)), .first(tok2_first), .layer(`TOK_LAYER(tok2)),
     .window(window), .weights(weights), .bias(biases),
     .acc(acc)
 );

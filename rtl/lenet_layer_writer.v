@@ -1,11 +1,14 @@
-// Where each requantized result goes: conv outputs are max-pooled 2x2 (the
-// sequencer delivers a pool window's outputs back to back, so pooling is a
-// running max per lane), collected into rows and written a row at a time to
-// the pool1 / pool2 memories; fc1 and fc2 outputs are written a pass of
-// LANES outputs at a time, outputs beyond the layer's size forced to zero.
-// A pooled value joins its row a clock after the pool window's last result
-// (one compare per clock: the window's max, then the max with the mirrored
-// lane), so a row is written two clocks after its last result.
+// Where each requantized result goes: conv outputs are max-pooled 2x2,
+// collected into rows and written a row at a time to the pool1 / pool2
+// memories; fc1 and fc2 outputs are written a pass of LANES outputs at a
+// time, outputs beyond the layer's size forced to zero.
+// A pool window's outputs come on the lanes of the positions a step
+// computes at once (lenet_layout.vh) and, for the rest, from steps back to
+// back (lenet_sequencer.v). One compare per clock: the running max of each
+// lane over its steps (stage A), the max with the lane of the window's other
+// column (B), with the lanes of its other row (C), where the step's pool
+// windows also join their row; a row is written three clocks after its last
+// result.
 
 `resetall
 `timescale 1ns / 1ps
@@ -65,25 +68,31 @@ assign f1_wr_en = f1_en_reg;
 assign f2_wr_en = f2_en_reg;
 assign f_wr_pass = row_reg;
 
-// the pool window's max is out (stage A), then it joins its row (stage B)
-reg       pooled_reg = 1'b0;  // stage B: pooled_val_reg holds a window's max
-reg [2:0] layer_b_reg = 3'd0;
-reg       row_last_b_reg = 1'b0;
-reg [3:0] row_b_reg = 4'd0;
+// the lanes' maxima over their steps are out (stage A: valid in stage B),
+// then the max over the window's columns (stage C), then its rows
+reg       pooled_reg = 1'b0, pooled_c_reg = 1'b0;
+reg [2:0] layer_b_reg = 3'd0, layer_c_reg = 3'd0;
+reg       row_last_b_reg = 1'b0, row_last_c_reg = 1'b0;
+reg [3:0] row_b_reg = 4'd0, row_c_reg = 4'd0;
 
 always @(posedge clk) begin
     pooled_reg <= result && is_conv && pool_last;
+    pooled_c_reg <= pooled_reg;
     layer_b_reg <= layer;
+    layer_c_reg <= layer_b_reg;
     row_last_b_reg <= row_last;
+    row_last_c_reg <= row_last_b_reg;
     row_b_reg <= row;
-    p1_en_reg <= pooled_reg && layer_b_reg == L_CONV1 && row_last_b_reg;
-    p2_en_reg <= pooled_reg && layer_b_reg == L_CONV2 && row_last_b_reg;
+    row_c_reg <= row_b_reg;
+    p1_en_reg <= pooled_c_reg && layer_c_reg == L_CONV1 && row_last_c_reg;
+    p2_en_reg <= pooled_c_reg && layer_c_reg == L_CONV2 && row_last_c_reg;
     f1_en_reg <= result && layer == L_FC1;
     f2_en_reg <= result && layer == L_FC2;
     row_reg <= row;
-    prow_reg <= row_b_reg;
+    prow_reg <= row_c_reg;
     if (rst) begin
         pooled_reg <= 1'b0;
+        pooled_c_reg <= 1'b0;
         p1_en_reg <= 1'b0;
         p2_en_reg <= 1'b0;
         f1_en_reg <= 1'b0;
@@ -103,11 +112,25 @@ function [15:0] passes_with_output(input integer lane, input integer outputs);
     end
 endfunction
 
-/* verilator lint_off UNUSEDSIGNAL */  // read only where a lane is another's odd column
-wire [LANES*8-1:0] pooled_all;
+// the lane of a window's other column and other row, from a lane, per conv
+// layer: a position's offset in lanes (0: the step computes no such position)
+localparam DX_CONV1 = POS_CONV1 >= 2 ? `LENET_CONV1_OUT : 0;
+localparam DY_CONV1 = POS_CONV1 >= 4 ? 2 * `LENET_CONV1_OUT : 0;
+localparam DX_CONV2 = POS_CONV2 >= 2 ? `LENET_CONV2_OUT : 0;
+localparam DY_CONV2 = POS_CONV2 >= 4 ? 2 * `LENET_CONV2_OUT : 0;
+// a step's next pool window along the row, in lanes (conv2's steps hold one)
+localparam WIN_CONV1 = 4 * `LENET_CONV1_OUT;
+
+function [7:0] max8(input [7:0] a, input [7:0] b);
+    max8 = b > a ? b : a;
+endfunction
+
+/* verilator lint_off UNUSEDSIGNAL */  // read only at the lanes of a window's first position
+wire [LANES*8-1:0] pooled_all;    // stage B: each lane's max over its steps
+wire [LANES*8-1:0] col_all;       // stage C: and over the window's columns
 /* verilator lint_on UNUSEDSIGNAL */
 
-genvar l;
+genvar l, w;
 generate
     for (l = 0; l < LANES; l = l + 1) begin : lane
         wire [7:0] v = q[l*8 +: 8];
@@ -115,7 +138,7 @@ generate
         reg  [7:0] pooled_val_reg = 8'd0;  // stage B: the window's max
         reg  [7:0] f_reg = 8'd0;
 
-        // running max over the pool window
+        // running max over the pool window's steps
         wire [7:0] pooled = pool_first || v > max_reg ? v : max_reg;
         assign pooled_all[l*8 +: 8] = pooled_val_reg;
 
@@ -126,22 +149,33 @@ generate
             pooled_val_reg <= pooled;
         end
 
-        // Lanes holding a channel's even column collect the pooled rows: the
-        // max with the mirrored lane (odd column) when there is one.
+        // stage B: the max with the lane of the window's other column
+        reg [7:0] col_reg = 8'd0;
+        assign col_all[l*8 +: 8] = col_reg;
+        always @(posedge clk) begin
+            col_reg <= layer_b_reg == L_CONV1 ? max8(pooled_val_reg, pooled_all[(l + DX_CONV1) % LANES*8 +: 8])
+                                               : max8(pooled_val_reg, pooled_all[(l + DX_CONV2) % LANES*8 +: 8]);
+        end
+
+        // Stage C: a channel's lane collects its pooled rows: each of the
+        // step's windows, the max with the lanes of the window's other row.
         if (l < `LENET_CONV2_OUT) begin : pooled_row
-            wire [7:0] own = pooled_val_reg;
-            wire [7:0] odd1 = pooled_all[((l + MIRROR) % LANES)*8 +: 8];
-            wire [7:0] odd2 = pooled_all[((l + MIRROR_CONV2) % LANES)*8 +: 8];
-            wire [7:0] out = layer_b_reg == L_CONV1 && l < MIRROR && odd1 > own ? odd1
-                           : layer_b_reg == L_CONV2 && MIRROR_CONV2 != 0 && odd2 > own ? odd2
-                           : own;
-            /* verilator lint_off UNUSEDSIGNAL */  // the oldest value shifts out
+            wire [WINS_CONV1*8-1:0] c1_wins;
+            for (w = 0; w < WINS_CONV1; w = w + 1) begin : c1_win
+                localparam A = (l + w * WIN_CONV1) % LANES;
+                assign c1_wins[w*8 +: 8] = max8(col_all[A*8 +: 8], col_all[(A + DY_CONV1) % LANES*8 +: 8]);
+            end
+            wire [7:0] c2_win = max8(col_reg, col_all[(l + DY_CONV2) % LANES*8 +: 8]);
+            /* verilator lint_off UNUSEDSIGNAL */  // the oldest values shift out
             reg  [RB-1:0] row_sr_reg = {RB{1'b0}};
             /* verilator lint_on UNUSEDSIGNAL */
-            wire [RB-1:0] row_sr_next = {out, row_sr_reg[RB-1:8]};
+            // (conv1's windows only on conv1's channels, the first value lowest)
+            wire [RB-1:0] row_sr_next = layer_c_reg == L_CONV1 && l < `LENET_CONV1_OUT
+                                      ? {c1_wins, row_sr_reg[RB-1:WINS_CONV1*8]}
+                                      : {c2_win, row_sr_reg[RB-1:8]};
 
             always @(posedge clk) begin
-                if (pooled_reg) begin
+                if (pooled_c_reg) begin
                     row_sr_reg <= row_sr_next;
                 end
             end

@@ -32,11 +32,44 @@ localparam P1_SIDE = C1_SIDE / 2;
 localparam C2_SIDE = P1_SIDE - K + 1;
 localparam P2_SIDE = C2_SIDE / 2;
 
-// Lanes computing a second output column at the same time: conv1's outputs
-// are mirrored onto lanes MIRROR.., conv2's onto lanes MIRROR_CONV2.. when
-// LANES holds them twice (0: conv2 is not mirrored).
-localparam MIRROR = `LENET_CONV1_OUT;
-localparam MIRROR_CONV2 = LANES >= 2 * `LENET_CONV2_OUT ? `LENET_CONV2_OUT : 0;
+// Output positions a conv layer computes in one step: lanes p*OUT.. (p <
+// POS_*) compute position p of the layer's outputs, p's bit 0 the column
+// within a 2x2 pool window, bit 1 its row, and the bits above the pool
+// window along the pooled row. As many as LANES holds, a power of two, up to
+// a whole pool window, and more only while the pooled row holds whole groups
+// of windows (conv1's row of 14: two windows; conv2's of 5: one). Each lane
+// of a position is a copy of the lane of its output channel: the same
+// weights and bias (lenet_weight_loader.v), another part of the input.
+function integer positions_of(input integer outputs, input integer pooled_side);
+    positions_of = LANES >= 8 * outputs && pooled_side % 2 == 0 ? 8
+                 : LANES >= 4 * outputs ? 4 : LANES >= 2 * outputs ? 2 : 1;
+endfunction
+localparam POS_CONV1 = positions_of(`LENET_CONV1_OUT, P1_SIDE);
+localparam POS_CONV2 = positions_of(`LENET_CONV2_OUT, P2_SIDE);
+
+// What a step covers: output columns side by side, and pool windows along
+// the row (its rows: 2 from 4 positions on).
+function integer cols_of(input integer pos);
+    cols_of = pos >= 8 ? pos / 2 : pos >= 2 ? 2 : 1;
+endfunction
+function integer wins_of(input integer pos);
+    wins_of = pos >= 8 ? pos / 4 : 1;
+endfunction
+localparam COLS_CONV1 = cols_of(POS_CONV1);
+localparam COLS_CONV2 = cols_of(POS_CONV2);
+localparam WINS_CONV1 = wins_of(POS_CONV1);
+localparam WINS_CONV2 = wins_of(POS_CONV2);
+// A step's operand window: per input row, the TAPS values of its first
+// column and those the other columns add (lenet_operand_fetch.v).
+localparam SPAN = TAPS + (COLS_CONV1 > COLS_CONV2 ? COLS_CONV1 : COLS_CONV2) - 1;
+
+// where position p's window starts in the operand window: row, column
+function integer pos_row(input integer p);
+    pos_row = p / 2 % 2;
+endfunction
+function integer pos_col(input integer p);
+    pos_col = p / 4 * 2 + p % 2;
+endfunction
 
 // Each lane's weight bank holds, per layer, the entries of the outputs that
 // lane computes (output o: lane o % LANES, pass o / LANES): conv: one entry
@@ -67,7 +100,7 @@ localparam WADDR_WIDTH = $clog2(WDEPTH);
 localparam BADDR_WIDTH = $clog2(BDEPTH);
 
 // Clocks from a step's issue to its result landing in an activation memory
-// (S0..S8 of lenet_engine, the pool's second stage and the write), so that
+// (S0..S8 of lenet_engine, the pool's column and row stages and the write), so that
 // a layer never reads early. The sequencer's drain counts it down to 0, so a
 // layer's first step comes DRAIN_CYCLES + 1 idle clocks after the previous
 // layer's last (rtl/tb/cocotb_sequencer.py checks at least 11); whether the

@@ -2,8 +2,9 @@
 // accumulator per lane: acc = bias + sum of the steps' products, wrapping
 // modulo 2^32 (docs/contract.md section 1). Four stages: multiply, add the
 // TAPS products in pairs, add the pairs, accumulate (two adder levels at
-// most per stage). Lanes from `shift_from` on take the window shifted by one
-// value: they compute the next output column (conv1, conv2).
+// most per stage). In a conv layer each lane takes its TAPS values from the
+// step's operand window at its position's row and column (lenet_layout.vh):
+// a constant per lane and layer, so the choice is the layer's.
 //
 // Lanes 2m and 2m+1 always see the same activations, so each pair shares one
 // 25 x 18 DSP48E1 multiplier: (w1 * 2^16 + w0) * x = w1*x * 2^16 + w0*x, and
@@ -13,34 +14,52 @@
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
+`include "lenet_contract.vh"
 
 module lenet_mac_array #(
     parameter LANES = 32,   // output lanes; even (lanes are paired per multiplier)
     parameter TAPS = 5      // multipliers per lane
 ) (
-    input  wire                    clk,
-    input  wire                    rst,
-
-    // stage 2: operands
-    input  wire                    valid,
-    input  wire                    first,      // start from the bias
-    input  wire [$clog2(LANES):0]  shift_from, // first lane on the shifted window; even
-    input  wire [(TAPS+1)*8-1:0]   window,     // unsigned values, t in bits 8t+7:8t
-    // stage 1: the step's weights (packed in pairs and registered here)
-    input  wire [LANES*TAPS*8-1:0] weights,    // lane l tap t in bits 8(l*TAPS+t)+7..
-    // stage 5: the lanes' biases (read with the step's bias address at stage 4)
-    input  wire [LANES*32-1:0]     bias,
-
-    // stage 6: the accumulators after the step
-    output wire [LANES*32-1:0]     acc
+    clk, rst, valid, first, layer, window, weights, bias, acc
 );
 
+// The layout; the window's width depends on it (rtl/lenet_layout.vh).
+`include "lenet_layout.vh"
+
+input  wire                    clk;
+input  wire                    rst;
+
+// stage 2: operands
+input  wire                    valid;
+input  wire                    first;      // start from the bias
+input  wire [2:0]              layer;
+/* verilator lint_off UNUSEDSIGNAL */  // row 1: when a conv step computes a pool window's two rows
+input  wire [2*SPAN*8-1:0]     window;     // unsigned values, row r value t in bits 8(r*SPAN+t)+7..
+/* verilator lint_on UNUSEDSIGNAL */
+// stage 1: the step's weights (packed in pairs and registered here)
+input  wire [LANES*TAPS*8-1:0] weights;    // lane l tap t in bits 8(l*TAPS+t)+7..
+// stage 5: the lanes' biases (read with the step's bias address at stage 4)
+input  wire [LANES*32-1:0]     bias;
+
+// stage 6: the accumulators after the step
+output wire [LANES*32-1:0]     acc;
+
 initial begin
-    if (LANES % 2 != 0) begin
-        $error("Error: LANES must be even, lanes share multipliers in pairs (instance %m)");
+    if (LANES % 2 != 0 || `LENET_CONV1_OUT % 2 != 0 || `LENET_CONV2_OUT % 2 != 0) begin
+        $error("Error: lanes share multipliers in pairs, so LANES and the conv layers' outputs must be even (instance %m)");
         $finish;
     end
 end
+
+// where a lane's TAPS values start in the window, in values: its position's
+// row and column (0 for a lane no position of the layer uses)
+function integer window_offset(input integer lane, input integer outputs, input integer positions);
+    integer p;
+    begin
+        p = lane / outputs;
+        window_offset = p < positions ? pos_row(p) * SPAN + pos_col(p) : 0;
+    end
+endfunction
 
 localparam LO = 16;                    // the low product's field: a uint8 x int8 product fits
 localparam PW = 25 + 9;                // packed product: 25-bit weights x 9-bit activation
@@ -157,7 +176,10 @@ endfunction
 genvar m, h;
 generate
     for (m = 0; m < LANES / 2; m = m + 1) begin : pair
-        wire [TAPS*8-1:0] x = 2 * m >= shift_from ? window[8 +: TAPS*8] : window[0 +: TAPS*8];
+        localparam OFS_CONV1 = window_offset(2 * m, `LENET_CONV1_OUT, POS_CONV1);
+        localparam OFS_CONV2 = window_offset(2 * m, `LENET_CONV2_OUT, POS_CONV2);
+        wire [TAPS*8-1:0] x = layer == L_CONV1 ? window[OFS_CONV1*8 +: TAPS*8]
+                            : layer == L_CONV2 ? window[OFS_CONV2*8 +: TAPS*8] : window[0 +: TAPS*8];
         wire [TAPS*PW-1:0]  prods;
         reg [NP*SW-1:0]     pairs_reg [0:1];
         reg signed [SW-1:0] sum_reg [0:1];

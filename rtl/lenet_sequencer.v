@@ -4,13 +4,15 @@
 // TAPS multiply-accumulates in each lane.
 //
 // Loop order per layer, outermost first (the innermost loops accumulate one
-// output; "pool block" loops visit the four outputs of a 2x2 max-pool window
-// back to back so pooling is a running max):
-//   conv1: py px dy        ky     lanes 0..5 column 2px, lanes 6..11 column 2px+1
-//   conv2: py px dy dx  ci ky     lane = output channel (with MIRROR_CONV2: no dx
-//                                 loop, lanes MIRROR_CONV2.. compute column 2px+1)
-//   fc1:   pass         c  y      lane = output pass*LANES+lane; input c*25+y*5+tap
-//   fc2, fc3: pass      k         input k*TAPS+tap
+// output; the dy and dx loops visit the outputs of a 2x2 max-pool window back
+// to back, so pooling is a running max):
+//   conv1, conv2: py px dy dx ci ky
+//                 lanes p*OUT+c compute channel c at position p of the step
+//                 (lenet_layout.vh): with POS_* >= 2 positions the window's
+//                 two columns at once (no dx loop), with 4 its two rows too
+//                 (no dy loop), with 8 two windows (px counts window pairs)
+//   fc1:   pass   c  y      lane = output pass*LANES+lane; input c*25+y*5+tap
+//   fc2, fc3: pass   k      input k*TAPS+tap
 // Between layers it waits for the pipeline to drain, since each layer reads
 // what the previous one wrote.
 
@@ -26,8 +28,8 @@ module lenet_sequencer #(
     clk, rst,
     img_full, img_sel, img_release, slot_free,
     step_valid, step_layer, step_first, step_last, step_pool_first, step_pool_last, step_row_last,
-    step_row, step_waddr, step_baddr, step_img_row, step_img_zero, step_x, step_act_lane,
-    step_act_row, step_k
+    step_row, step_waddr, step_baddr, step_img_row, step_img_zero, step_img_row1, step_img_zero1,
+    step_x, step_act_lane, step_act_row, step_act_row1, step_k
 );
 
 // The layout; the ports' widths depend on it (rtl/lenet_layout.vh).
@@ -55,9 +57,12 @@ output wire [BADDR_WIDTH-1:0] step_baddr;
 // where the inputs come from
 output wire [4:0]             step_img_row; // conv1: image row, valid unless step_img_zero
 output wire                   step_img_zero; // conv1: the row is padding
+output wire [4:0]             step_img_row1; // conv1: the row below, for the positions of a
+output wire                   step_img_zero1; //  pool window's second row
 output wire [4:0]             step_x;       // conv: first column of the window (conv1: padded)
 output wire [3:0]             step_act_lane; // conv2: input channel; fc1: pool2 channel
 output wire [3:0]             step_act_row; // conv2: pool1 row; fc1: pool2 row
+output wire [3:0]             step_act_row1; // conv2: the pool1 row below
 output wire [6:0]             step_k;        // fc2, fc3: input word of TAPS values
 
 initial begin
@@ -102,18 +107,19 @@ function [3:0] ci_max_of(input [2:0] layer);
     endcase
 endfunction
 
+// the pool window's columns and rows that take steps of their own
 function dx_max_of(input [2:0] layer);
-    dx_max_of = layer == L_CONV2 && MIRROR_CONV2 == 0;
+    dx_max_of = layer == L_CONV1 && POS_CONV1 < 2 || layer == L_CONV2 && POS_CONV2 < 2;
 endfunction
 
 function dy_max_of(input [2:0] layer);
-    dy_max_of = layer == L_CONV1 || layer == L_CONV2;
+    dy_max_of = layer == L_CONV1 && POS_CONV1 < 4 || layer == L_CONV2 && POS_CONV2 < 4;
 endfunction
 
 function [3:0] px_max_of(input [2:0] layer);
     case (layer)
-        L_CONV1: px_max_of = P1_SIDE - 1;
-        L_CONV2: px_max_of = P2_SIDE - 1;
+        L_CONV1: px_max_of = P1_SIDE / WINS_CONV1 - 1;
+        L_CONV2: px_max_of = P2_SIDE / WINS_CONV2 - 1;
         default: px_max_of = 0;
     endcase
 endfunction
@@ -144,9 +150,11 @@ endfunction
 // bases are registered (a clock behind layer_reg, which no step needs: a conv
 // layer's first return to its base comes TAPS steps in).
 reg [WADDR_WIDTH-1:0] wbase_reg = {WADDR_WIDTH{1'b0}}, next_wbase_reg = {WADDR_WIDTH{1'b0}};
+reg                   dy_loop_reg = 1'b0;  // the layer steps through a pool window's rows
 always @(posedge clk) begin
     wbase_reg <= wbase_of(layer_reg);
     next_wbase_reg <= wbase_of(layer_after(layer_reg));
+    dy_loop_reg <= dy_max_of(layer_reg);
 end
 
 // (lenet_layout.vh's functions, in continuous assignments: simulators
@@ -192,10 +200,10 @@ reg                   step_pool_first_reg = 1'b0, step_pool_last_reg = 1'b0, ste
 reg [3:0]             step_row_reg = 4'd0;
 reg [WADDR_WIDTH-1:0] step_waddr_reg = {WADDR_WIDTH{1'b0}};
 reg [BADDR_WIDTH-1:0] step_baddr_reg = {BADDR_WIDTH{1'b0}};
-reg [4:0]             step_img_row_reg = 5'd0;
-reg                   step_img_zero_reg = 1'b0;
+reg [4:0]             step_img_row_reg = 5'd0, step_img_row1_reg = 5'd0;
+reg                   step_img_zero_reg = 1'b0, step_img_zero1_reg = 1'b0;
 reg [4:0]             step_x_reg = 5'd0;
-reg [3:0]             step_act_lane_reg = 4'd0, step_act_row_reg = 4'd0;
+reg [3:0]             step_act_lane_reg = 4'd0, step_act_row_reg = 4'd0, step_act_row1_reg = 4'd0;
 reg [6:0]             step_k_reg = 7'd0;
 
 assign img_sel = sel_reg;
@@ -212,12 +220,14 @@ assign step_waddr = step_waddr_reg;
 assign step_baddr = step_baddr_reg;
 assign step_img_row = step_img_row_reg;
 assign step_img_zero = step_img_zero_reg;
+assign step_img_row1 = step_img_row1_reg;
+assign step_img_zero1 = step_img_zero1_reg;
 assign step_x = step_x_reg;
 assign step_act_lane = step_act_lane_reg;
 assign step_act_row = step_act_row_reg;
+assign step_act_row1 = step_act_row1_reg;
 assign step_k = step_k_reg;
 
-// the image row a conv1 step reads, in padded coordinates
 // The row a conv step reads (conv1: padded image row, conv2: pool1 row) is
 // 2py + dy + ky. It is kept in a register that moves with the loops (ky
 // counts it up; when ky wraps it restarts from 2py + dy, also a register),
@@ -267,10 +277,14 @@ always @* begin
             // conv weights repeat for every output; fc weights run through the bank
             waddr_next = acc_last && !is_fc ? wbase_reg : waddr_reg + 1'b1;
             ky_next = end_ky_reg ? 7'd0 : ky_reg + 1'b1;
-            // 2py + dy moves when dy does: +1 (dy 0 -> 1, or dy 1 -> 0 with py + 1),
-            // -1 (dy 1 -> 0 with px + 1: the next pool window of the row), 0 at the end
+            // 2py + dy moves when a pool window's position does: +1 from dy 0
+            // to 1; to the next window of the row, back to dy 0 (-1, or 0 if
+            // the rows are computed at once); to the next pooled row, +2 from
+            // dy 0 (+1 from dy 1); 0 at the end
             if (wrap_dx) begin
-                cbase_next = !end_dy_reg || end_px_reg ? cbase_reg + 1'b1 : cbase_reg - 1'b1;
+                cbase_next = !end_dy_reg ? cbase_reg + 5'd1
+                           : !end_px_reg ? cbase_reg - {4'd0, dy_loop_reg}
+                           : cbase_reg + {3'd0, !dy_loop_reg, dy_loop_reg};
                 if (layer_done) cbase_next = 5'd0;
             end
             crow_next = end_ky_reg ? {1'b0, cbase_next} : crow_reg + 1'b1;
@@ -356,10 +370,13 @@ always @(posedge clk) begin
     step_baddr_reg <= bbase + (is_fc ? py_reg : 4'd0);
     step_img_row_reg <= crow_reg[4:0] - `LENET_PAD;
     step_img_zero_reg <= crow_reg < `LENET_PAD || crow_reg >= `LENET_PAD + `LENET_IMAGE_SIDE;
-    // conv1 (and a mirrored conv2) computes columns 2px and 2px+1 at once, else column 2px+dx
-    step_x_reg <= {px_reg, dx_reg};
+    step_img_row1_reg <= crow_reg[4:0] + 5'd1 - `LENET_PAD;
+    step_img_zero1_reg <= crow_reg < `LENET_PAD - 1 || crow_reg >= `LENET_PAD + `LENET_IMAGE_SIDE - 1;
+    // the window's first column: 2px + dx (px counts pairs of windows when a step covers two)
+    step_x_reg <= layer_reg == L_CONV1 ? px_reg * (2 * WINS_CONV1) : {px_reg, dx_reg};
     step_act_lane_reg <= ci_reg;
     step_act_row_reg <= layer_reg == L_CONV2 ? crow_reg[3:0] : ky_reg[3:0];
+    step_act_row1_reg <= crow_reg[3:0] + 4'd1;
     step_k_reg <= ky_reg;
 
     if (rst) begin

@@ -5,9 +5,9 @@
 // weights count as valid only after a clean job; any error, or a reset, makes
 // them invalid. After an error the rest of the input is discarded up to TLAST.
 //
-// Output o of a layer belongs to lane o % LANES in pass o / LANES; conv1's
-// outputs are also mirrored into lanes CONV1_OUT.. (and conv2's into lanes
-// MIRROR_CONV2.. if set), which compute a second output column at the same time.
+// Output o of a layer belongs to lane o % LANES in pass o / LANES; a conv
+// layer's channel c also to lanes p*OUT+c, which compute its other positions
+// of a step (lenet_layout.vh's POS_*).
 
 `resetall
 `timescale 1ns / 1ps
@@ -59,8 +59,8 @@ localparam SB = `LENET_SHIFT_FIELD_BITS;
 localparam SS = `LENET_SHIFT_FIELD_STRIDE;
 
 initial begin
-    if (LANES < 2 * `LENET_CONV1_OUT || LANES < `LENET_CONV2_OUT || (LANES & (LANES - 1)) != 0) begin
-        $error("Error: LANES must be a power of two holding conv2's outputs and conv1's twice (instance %m)");
+    if (LANES < 2 * `LENET_CONV1_OUT || LANES < `LENET_CONV2_OUT || (LANES & (LANES - 1)) != 0 || LANES > 64) begin
+        $error("Error: LANES must be a power of two holding conv2's outputs and conv1's twice, at most 64 (instance %m)");
         $finish;
     end
     // lenet_weight_repack's buffer bound: a row's last entry is full or holds >= 4 weights
@@ -255,6 +255,17 @@ endfunction
 
 wire [LANES-1:0] rp_lane = {{LANES-1{1'b0}}, 1'b1} << rp_row[LANE_BITS-1:0];
 
+// a conv layer's channel lane and its copies at the step's other positions
+function [LANES-1:0] positions(input [LANES-1:0] lane, input integer outputs, input integer count);
+    integer p;
+    begin
+        positions = {LANES{1'b0}};
+        for (p = 0; p < count; p = p + 1) begin
+            positions = positions | lane << p * outputs;
+        end
+    end
+endfunction
+
 // two stages: the table and the lanes, then the add (a table in front of a
 // carry chain is too deep for one clock); a weight section is followed by a
 // bias section, so the later write is done before the job is (checked above)
@@ -271,8 +282,8 @@ reg [TAPS*8-1:0]      w_data_reg = {TAPS*8{1'b0}};
 
 always @(posedge clk) begin
     a_en_reg <= rp_valid;
-    a_lanes_reg <= rp_sec_reg == SEC_CONV1_W ? rp_lane | (rp_lane << MIRROR)
-                 : rp_sec_reg == SEC_CONV2_W && MIRROR_CONV2 != 0 ? rp_lane | (rp_lane << MIRROR_CONV2)
+    a_lanes_reg <= rp_sec_reg == SEC_CONV1_W ? positions(rp_lane, `LENET_CONV1_OUT, POS_CONV1)
+                 : rp_sec_reg == SEC_CONV2_W ? positions(rp_lane, `LENET_CONV2_OUT, POS_CONV2)
                  : rp_lane;
     a_base_reg <= pass_base(rp_sec_reg, rp_row[6:LANE_BITS]);
     a_entry_reg <= rp_entry;
@@ -336,8 +347,8 @@ always @(posedge clk) begin
         round_reg[rb] <= b_shift_reg == rb + 1;
     end
     b_en_reg <= accept && is_bsec;  // int32 sections have no padding words
-    b_lanes_reg <= sec_reg == SEC_CONV1_B ? b_lane | (b_lane << MIRROR)
-                 : sec_reg == SEC_CONV2_B && MIRROR_CONV2 != 0 ? b_lane | (b_lane << MIRROR_CONV2)
+    b_lanes_reg <= sec_reg == SEC_CONV1_B ? positions(b_lane, `LENET_CONV1_OUT, POS_CONV1)
+                 : sec_reg == SEC_CONV2_B ? positions(b_lane, `LENET_CONV2_OUT, POS_CONV2)
                  : b_lane;
     b_addr_reg <= bbase_of(bias_layer(sec_reg)) + ofs_reg[BADDR_WIDTH+LANE_BITS-1:LANE_BITS];
     b_data_reg <= s_tdata + round_reg;

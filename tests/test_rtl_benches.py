@@ -3,7 +3,8 @@
 As verilog-axis has a bench per module: the CRC-32 step against zlib, the
 requantizer against the golden model, the weight repacker's entries against
 the Python cutting of a blob's sections, the sequencer's steps against a
-Python statement of its loop order; at 16 and 32 lanes where the module
+Python statement of its loop order; at 16, 32 (and for the sequencer 64)
+lanes where the module
 depends on them. One build per module and LANES (cached under
 build/sim/), with Icarus: a Verilator build of a leaf takes close to a
 minute, six of them too long for the default suite. ``make sim-leaves``
@@ -28,6 +29,7 @@ BENCHES = [
     ("lenet_weight_repack", "cocotb_weight_repack", None, (32,)),  # (lane-free: one layout to compare through)
     ("lenet_sequencer", "cocotb_sequencer", 16, (16,)),
     ("lenet_sequencer", "cocotb_sequencer", 32, (32,)),
+    ("lenet_sequencer", "cocotb_sequencer", 64, (64,)),
 ]
 
 

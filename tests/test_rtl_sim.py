@@ -27,7 +27,7 @@ def vectors() -> Path:
     return rtl_tools.vectors(IMAGES)
 
 
-@pytest.mark.parametrize("lanes", [16, 32])
+@pytest.mark.parametrize("lanes", [16, 32, 64])
 def test_rtl_lint_clean(lanes):
     rtl_build.lint({"LANES": lanes})
 
@@ -43,9 +43,10 @@ def test_cocotb_suite_verilator(vectors):
         assert "test_layers" in res.passed, res
 
 
-@pytest.mark.parametrize("lanes", [16])
+@pytest.mark.parametrize("lanes", [16, 32])
 def test_other_lane_count(vectors, lanes):
-    """The design is parameterised: a narrower MAC array (conv2 not mirrored; own build directory) is bit-exact too."""
+    """The design is parameterised: narrower MAC arrays (conv steps of fewer positions, conv2's at 16 lanes
+    one output per channel; own build directories) are bit-exact too."""
     res = rtl_build.run("cocotb_lenet", sim="verilator", ip="rtl", parameters={"LANES": lanes},
                         test_dir=paths.RTL_TB_DIR,
                       test_filter="test_vectors|test_layers",

@@ -4,7 +4,10 @@ Output ``o`` of a layer is computed by lane ``o % lanes`` in pass
 ``o // lanes``. Each lane's weight bank holds, layer after layer, the rows
 (one per output) of the outputs it computes, a row cut into entries of
 ``taps`` weights, its last entry zero-padded; the bias bank holds one entry
-per layer and pass. A conv layer has one pass: its outputs fit the lanes.
+per layer and pass. A conv layer has one pass: its outputs fit the lanes,
+and it computes several outputs of each channel per step (its positions),
+channel ``c`` at position ``p`` on lane ``p * outputs + c``, a copy of lane
+``c``'s weights and bias.
 """
 
 from __future__ import annotations
@@ -56,3 +59,32 @@ class BankLayout:
             for o in range(rows.shape[0])
             for e in range(self.entries_per_row(layer))
         }
+
+    def pooled_side(self, layer: C.Layer) -> int:
+        """The side of a conv layer's pooled output."""
+        side = C.PADDED_SIDE
+        for conv in C.LAYERS[: C.LAYERS.index(layer) + 1]:
+            side = (side - conv.weight_shape[-1] + 1) // 2
+        return side
+
+    def positions(self, layer: C.Layer) -> int:
+        """Outputs of each channel a conv step computes at once (lenet_layout.vh's POS_*).
+
+        Position ``p``: bit 0 the column in a 2x2 pool window, bit 1 its row,
+        the bits above the window along the pooled row. As many as the lanes
+        hold, a power of two, beyond one pool window only while the pooled
+        row holds whole pairs of windows.
+        """
+        out = layer.weight_shape[0]
+        if self.lanes >= 8 * out and self.pooled_side(layer) % 2 == 0:
+            return 8
+        return 4 if self.lanes >= 4 * out else 2 if self.lanes >= 2 * out else 1
+
+    def windows(self, layer: C.Layer) -> int:
+        """Pool windows along the row a conv step covers."""
+        return max(self.positions(layer) // 4, 1)
+
+    @staticmethod
+    def position(p: int) -> tuple[int, int, int]:
+        """(window along the row, row, column in the pool window) of position ``p``."""
+        return p // 4, p // 2 % 2, p % 2

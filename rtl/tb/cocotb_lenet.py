@@ -25,6 +25,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
+from bank_layout import BankLayout
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import (
@@ -454,22 +455,23 @@ class LayerTap:
             return np.frombuffer(v.to_bytes(lanes, "little"), np.uint8)
 
         by_layer = {k: [q_bytes(v) for layer, v in self.results if layer == k] for k in range(4)}
-        c1, c2 = np.zeros((n, 6, 28, 28), np.uint8), np.zeros((n, 16, 10, 10), np.uint8)
-        c1_mirror, c2_mirror = 6, 16 if lanes >= 32 else 0
-        per_image = {0: 14 * 14 * 2, 1: 5 * 5 * (2 if c2_mirror else 4)}
-        for i in range(n):
-            for k, q in enumerate(by_layer[0][i * per_image[0]:(i + 1) * per_image[0]]):
-                py, px, dy = k // 28, k // 2 % 14, k % 2  # conv1: columns 2px, 2px+1 at once
-                c1[i, :, 2 * py + dy, 2 * px] = q[:6]
-                c1[i, :, 2 * py + dy, 2 * px + 1] = q[c1_mirror:c1_mirror + 6]
-            for k, q in enumerate(by_layer[1][i * per_image[1]:(i + 1) * per_image[1]]):
-                if c2_mirror:
-                    py, px, dy = k // 10, k // 2 % 5, k % 2
-                    c2[i, :, 2 * py + dy, 2 * px] = q[:16]
-                    c2[i, :, 2 * py + dy, 2 * px + 1] = q[c2_mirror:c2_mirror + 16]
-                else:
-                    py, px, dy, dx = k // 20, k // 4 % 5, k // 2 % 2, k % 2
-                    c2[i, :, 2 * py + dy, 2 * px + dx] = q[:16]
+        layout = BankLayout(lanes)
+        convs = []
+        for code, layer in enumerate(C.LAYERS[:2]):
+            # the sequencer's order (lenet_sequencer.v): py px dy dx over the steps, positions across the lanes
+            out, side = layer.weight_shape[0], layout.pooled_side(layer)
+            positions, wins = layout.positions(layer), layout.windows(layer)
+            columns, rows = (1 if positions >= 2 else 2), (1 if positions >= 4 else 2)
+            order = [(py, px, dy, dx) for py in range(side) for px in range(side // wins)
+                     for dy in range(rows) for dx in range(columns)]
+            conv = np.zeros((n, out, 2 * side, 2 * side), np.uint8)
+            for k, q in enumerate(by_layer[code][: n * len(order)]):
+                i, (py, px, dy, dx) = divmod(k, len(order))[0], order[k % len(order)]
+                for p in range(positions):
+                    w, pdy, pdx = layout.position(p)
+                    conv[i, :, 2 * py + dy + pdy, 2 * (px * wins + w) + dx + pdx] = q[p * out:(p + 1) * out]
+            convs.append(conv)
+        c1, c2 = convs
         pools = {}
         for k, (channels, side) in {1: (6, 14), 2: (16, 5)}.items():
             p = np.zeros((n, channels, side, side), np.uint8)

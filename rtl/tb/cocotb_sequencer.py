@@ -24,9 +24,9 @@ from lenet_pynq import contract as C
 
 LANES = int(os.environ["LENET_LANES"])
 # Clocks from a step's issue until its result is written (lenet_engine's
-# S0..S8, the pool's second stage and the write): the least idle time
-# between two layers, since each reads what the one before wrote.
-PIPELINE_CLOCKS = 11
+# S0..S8, the pool's column and row stages and the write): the least idle
+# time between two layers, since each reads what the one before wrote.
+PIPELINE_CLOCKS = 12
 STEP_FIELDS = (
     "layer",
     "first",
@@ -39,9 +39,12 @@ STEP_FIELDS = (
     "baddr",
     "img_row",
     "img_zero",
+    "img_row1",
+    "img_zero1",
     "x",
     "act_lane",
     "act_row",
+    "act_row1",
     "k",
 )
 
@@ -50,19 +53,18 @@ def expected_steps(lanes: int) -> list[dict]:
     """The steps of one image, in order: layer code (its index in contract.LAYERS) and the fields it uses."""
     layout = BankLayout(lanes)
     k = layout.taps
-    pool1 = (C.PADDED_SIDE - k + 1) // 2
-    pool2 = (pool1 - k + 1) // 2
+    pool2 = layout.pooled_side(C.LAYERS[1])
     steps = []
     for code, layer in enumerate(C.LAYERS):
         out, cin = layer.weight_shape[:2]
         wbase, bbase = layout.wbase(layer), layout.bbase(layer)
         if layer.kind == "conv":
-            side = pool1 if code == 0 else pool2
-            # conv1, and conv2 when the lanes hold its outputs twice, compute both columns of a pool window at once
-            columns = 1 if code == 0 or lanes >= 2 * out else 2
+            side, positions, wins = layout.pooled_side(layer), layout.positions(layer), layout.windows(layer)
+            # the pool window's columns and rows the step does not compute at once take steps of their own
+            columns, rows = (1 if positions >= 2 else 2), (1 if positions >= 4 else 2)
             for py in range(side):
-                for px in range(side):
-                    for dy in range(2):
+                for px in range(side // wins):
+                    for dy in range(rows):
                         for dx in range(columns):
                             for ci in range(cin):
                                 for ky in range(k):
@@ -72,19 +74,20 @@ def expected_steps(lanes: int) -> list[dict]:
                                         first=ci == 0 and ky == 0,
                                         last=ci == cin - 1 and ky == k - 1,
                                         pool_first=dx == 0 and dy == 0,
-                                        pool_last=dx == columns - 1 and dy == 1,
-                                        row_last=px == side - 1,
+                                        pool_last=dx == columns - 1 and dy == rows - 1,
+                                        row_last=px == side // wins - 1,
                                         row=py,
                                         waddr=wbase + ci * k + ky,
                                         baddr=bbase,
-                                        x=2 * px + dx,
+                                        x=2 * wins * px + dx,
                                     )
-                                    if code == 0:
-                                        s["img_zero"] = not C.PAD <= row < C.PAD + C.IMAGE_SIDE
-                                        if not s["img_zero"]:
-                                            s["img_row"] = row - C.PAD
+                                    if code == 0:  # the row and the one below (a pool window's second row)
+                                        for suffix, r in (("", row), ("1", row + 1)):
+                                            s["img_zero" + suffix] = not C.PAD <= r < C.PAD + C.IMAGE_SIDE
+                                            if not s["img_zero" + suffix]:
+                                                s["img_row" + suffix] = r - C.PAD
                                     else:
-                                        s.update(act_lane=ci, act_row=row)
+                                        s.update(act_lane=ci, act_row=row, act_row1=row + 1)
                                     steps.append(s)
         elif code == 2:  # fc1: its input c*25 + y*5 + x is pool2 row y, channel c, pixel x
             channels, rows = C.LAYERS[1].weight_shape[0], pool2  # conv2 outputs, pool2 rows
