@@ -35,6 +35,19 @@ def test_resources_count_lut_memory_and_half_bram18():
     assert res == {"LUT": 1 + 4 + 2 * 4 + 1, "LUT as memory": 9, "FF": 11, "DSP48E1": 2, "BRAM36": 2.5}
 
 
+@pytest.mark.parametrize(
+    ("name", "share", "fits"),
+    [("DSP48E1", 0.90, True), ("DSP48E1", 0.91, False), ("LUT", 0.70, True), ("LUT", 0.71, False),
+     ("FF", 0.71, False), ("BRAM36", 0.71, False)],
+)
+def test_the_budget_is_70_percent_of_fabric_and_block_ram_90_of_dsp(name, share, fits, capsys):
+    res = {n: 0.5 * cap for n, cap in rtl_tools.XC7Z020.items()} | {"LUT as memory": 0}
+    res[name] = share * rtl_tools.XC7Z020[name]
+    assert rtl_tools._print_estimate(res) is fits
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.split()[0] == name)
+    assert ("OVER BUDGET" in line) is not fits, line
+
+
 def test_missing_design_totals_are_explained():
     with pytest.raises(LenetError, match="design"):
         rtl_tools.design_cells('{"modules": {}}')
