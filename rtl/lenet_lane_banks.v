@@ -1,6 +1,6 @@
 // One memory per compute lane with a shared read address: each lane reads
 // its own word every clock (its weights, or its bias). Written a word at a
-// time, to any set of lanes at once (the mirrored lanes of conv1 and conv2).
+// time, to any set of lanes at once (a conv channel's lanes at every position).
 
 `resetall
 `timescale 1ns / 1ps

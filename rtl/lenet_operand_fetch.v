@@ -40,7 +40,7 @@ input  wire [4:0]                x;
 input  wire [3:0]                act_lane;
 input  wire [3:0]                act_row;
 input  wire [3:0]                act_row1;   // the row below act_row (conv2)
-/* verilator lint_off UNUSEDSIGNAL */  // at 32 lanes fewer words than k's range
+/* verilator lint_off UNUSEDSIGNAL */  // fewer words than k's range
 input  wire [6:0]                k;
 /* verilator lint_on UNUSEDSIGNAL */
 

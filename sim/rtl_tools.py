@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -93,6 +94,19 @@ def bench(ip: str = "rtl", images: int = 24) -> dict:
     result["images_per_s"] = hz / result["steady_cycles_per_image"]
     result["latency_us"] = result["latency_cycles"] / hz * 1e6
     return result
+
+
+def _print_steps(steps: dict[str, int], lanes: int, per_image: float) -> None:
+    """Where an image's cycles go: each layer's steps and how busy they keep the LANES x TAPS multipliers."""
+    taps = C.LAYERS[0].weight_shape[-1]
+    outputs = dict(C.ACTIVATIONS)
+    print(f"  where an image's cycles go ({lanes} lanes x {taps} multipliers; a step is one clock):")
+    for layer in C.LAYERS:
+        n = steps[layer.name]
+        macs = math.prod(layer.weight_shape) * math.prod(outputs[layer.name][1:])  # per output position
+        print(f"    {layer.name:5s} {n:>6,} steps  {macs:>8,} MACs  {100 * macs / (n * lanes * taps):5.1f}% busy")
+    idle = per_image - sum(steps.values())
+    print(f"    between layers and images: {idle:,.1f} idle clocks")
 
 
 def dump(out: Path, count: int = 3, blob_path: Path | None = None) -> Path:
@@ -287,6 +301,8 @@ def run(args) -> int:
         print(f"  steady state ({r['batch']} back to back): {r['steady_cycles_per_image']:>8,.1f} cycles/image "
               f"(min {r['steady_min']:,}, max {r['steady_max']:,})")
         print(f"  projected throughput:        {r['images_per_s']:>8,.0f} images/s")
+        if "steps" in r:
+            _print_steps(r["steps"], r["lanes"], r["steady_cycles_per_image"])
     elif args.what == "estimate":
         t0 = time.monotonic()
         res = estimate()
