@@ -112,6 +112,13 @@ function [15:0] passes_with_output(input integer lane, input integer outputs);
     end
 endfunction
 
+initial begin
+    if (WINS_CONV2 != 1) begin
+        $error("Error: the writer collects one pool window per conv2 step (instance %m)");
+        $finish;
+    end
+end
+
 // the lane of a window's other column and other row, from a lane, per conv
 // layer: a position's offset in lanes (0: the step computes no such position)
 localparam DX_CONV1 = POS_CONV1 >= 2 ? `LENET_CONV1_OUT : 0;

@@ -15,6 +15,12 @@
 //   fc2, fc3: pass   k      input k*TAPS+tap
 // Between layers it waits for the pipeline to drain, since each layer reads
 // what the previous one wrote.
+//
+// Steps per image, the product of the loop counts (at 64 lanes): conv1
+// 14 x 7 x 5 = 490 (8 positions: two pool windows), conv2 5 x 5 x 6 x 5 = 750
+// (4 positions: a pool window), fc1 2 passes x 80, fc2 2 x 24, fc3 1 x 17;
+// and DRAIN_CYCLES + 1 idle clocks after each layer. `make sim-bench` prints
+// the counts of the build it runs and how busy they keep the multipliers.
 
 `resetall
 `timescale 1ns / 1ps
