@@ -68,8 +68,8 @@ assign f1_wr_en = f1_en_reg;
 assign f2_wr_en = f2_en_reg;
 assign f_wr_pass = row_reg;
 
-// the lanes' maxima over their steps are out (stage A: valid in stage B),
-// then the max over the window's columns (stage C), then its rows
+// stage A: each lane's max over its steps (held in stage B); B: the max
+// over the window's columns (held in C); C: over its rows, into the row
 reg       pooled_reg = 1'b0, pooled_c_reg = 1'b0;
 reg [2:0] layer_b_reg = 3'd0, layer_c_reg = 3'd0;
 reg       row_last_b_reg = 1'b0, row_last_c_reg = 1'b0;
@@ -119,22 +119,20 @@ initial begin
     end
 end
 
-// the lane of a window's other column and other row, from a lane, per conv
-// layer: a position's offset in lanes (0: the step computes no such position)
-localparam DX_CONV1 = POS_CONV1 >= 2 ? `LENET_CONV1_OUT : 0;
-localparam DY_CONV1 = POS_CONV1 >= 4 ? 2 * `LENET_CONV1_OUT : 0;
-localparam DX_CONV2 = POS_CONV2 >= 2 ? `LENET_CONV2_OUT : 0;
-localparam DY_CONV2 = POS_CONV2 >= 4 ? 2 * `LENET_CONV2_OUT : 0;
-// a step's next pool window along the row, in lanes (conv2's steps hold one)
-localparam WIN_CONV1 = 4 * `LENET_CONV1_OUT;
+// the lanes from a window's first position to its other column (position
+// 1) and its other row (position 2), per conv layer
+localparam DX_CONV1 = pos_lanes(1, `LENET_CONV1_OUT, POS_CONV1);
+localparam DY_CONV1 = pos_lanes(2, `LENET_CONV1_OUT, POS_CONV1);
+localparam DX_CONV2 = pos_lanes(1, `LENET_CONV2_OUT, POS_CONV2);
+localparam DY_CONV2 = pos_lanes(2, `LENET_CONV2_OUT, POS_CONV2);
 
 function [7:0] max8(input [7:0] a, input [7:0] b);
     max8 = b > a ? b : a;
 endfunction
 
 /* verilator lint_off UNUSEDSIGNAL */  // read only at the lanes of a window's first position
-wire [LANES*8-1:0] pooled_all;    // stage B: each lane's max over its steps
-wire [LANES*8-1:0] col_all;       // stage C: and over the window's columns
+wire [LANES*8-1:0] pooled_all;    // held in stage B: each lane's max over its steps
+wire [LANES*8-1:0] col_all;       // held in stage C: and over the window's columns
 /* verilator lint_on UNUSEDSIGNAL */
 
 genvar l, w;
@@ -142,7 +140,7 @@ generate
     for (l = 0; l < LANES; l = l + 1) begin : lane
         wire [7:0] v = q[l*8 +: 8];
         reg  [7:0] max_reg = 8'd0;
-        reg  [7:0] pooled_val_reg = 8'd0;  // stage B: the window's max
+        reg  [7:0] pooled_val_reg = 8'd0;  // stage B: the lane's max over its steps
         reg  [7:0] f_reg = 8'd0;
 
         // running max over the pool window's steps
@@ -169,7 +167,7 @@ generate
         if (l < `LENET_CONV2_OUT) begin : pooled_row
             wire [WINS_CONV1*8-1:0] c1_wins;
             for (w = 0; w < WINS_CONV1; w = w + 1) begin : c1_win
-                localparam A = (l + w * WIN_CONV1) % LANES;
+                localparam A = (l + pos_lanes(4 * w, `LENET_CONV1_OUT, POS_CONV1)) % LANES;
                 assign c1_wins[w*8 +: 8] = max8(col_all[A*8 +: 8], col_all[(A + DY_CONV1) % LANES*8 +: 8]);
             end
             wire [7:0] c2_win = max8(col_reg, col_all[(l + DY_CONV2) % LANES*8 +: 8]);

@@ -1,6 +1,8 @@
 // The engine's shared layout, derived once from the including module's LANES
 // and TAPS parameters and the contract header: the layer codes, the feature
-// map sides, the weight and bias bank layout, and the pipeline's drain time.
+// map sides, the outputs a conv step computes at once (its positions) and the
+// operand window they read, the weight and bias bank layout, and the
+// pipeline's drain time.
 // Every module that needs one of these includes this file; none derives them
 // itself or takes them as parameters.
 //
@@ -70,6 +72,11 @@ endfunction
 function integer pos_col(input integer p);
     pos_col = p / 4 * 2 + p % 2;
 endfunction
+// the lanes from a channel's lane to its copy at position p (0 when a
+// layer's step has no position p)
+function integer pos_lanes(input integer p, input integer outputs, input integer positions);
+    pos_lanes = p < positions ? p * outputs : 0;
+endfunction
 
 // Each lane's weight bank holds, per layer, the entries of the outputs that
 // lane computes (output o: lane o % LANES, pass o / LANES): conv: one entry
@@ -99,12 +106,14 @@ localparam BDEPTH = BBASE_FC3 + PASSES_FC3;
 localparam WADDR_WIDTH = $clog2(WDEPTH);
 localparam BADDR_WIDTH = $clog2(BDEPTH);
 
-// Clocks from a step's issue to its result landing in an activation memory
-// (S0..S8 of lenet_engine, the pool's column and row stages and the write), so that
-// a layer never reads early. The sequencer's drain counts it down to 0, so a
-// layer's first step comes DRAIN_CYCLES + 1 idle clocks after the previous
-// layer's last (rtl/tb/cocotb_sequencer.py checks at least 11); whether the
-// twelfth is needed has not been tried with the full simulations.
+// The idle time between layers, so that a layer never reads early: a step
+// issued in clock T has its pooled row written at the end of T+11 (S0..S8
+// of lenet_engine, the writer's column and row stages, the write), and a
+// step reads its activations at the end of its issue clock, so the next
+// layer may start at T+12: 11 idle clocks (rtl/tb/cocotb_sequencer.py checks
+// them). The sequencer's drain counts DRAIN_CYCLES down to 0 and leaves
+// DRAIN_CYCLES + 1 = 12: one clock spare, kept since the full simulations
+// have not been run with 11.
 localparam DRAIN_CYCLES = 11;
 
 /* verilator lint_on UNUSEDPARAM */

@@ -17,7 +17,7 @@
 `include "lenet_contract.vh"
 
 module lenet_mac_array #(
-    parameter LANES = 32,   // output lanes; even (lanes are paired per multiplier)
+    parameter LANES = 16,   // output lanes; even (lanes are paired per multiplier)
     parameter TAPS = 5      // multipliers per lane
 ) (
     clk, rst, valid, first, layer, window, weights, bias, acc

@@ -76,6 +76,12 @@ initial begin
         $error("Error: the loop nest needs TAPS = kernel width = pool2 width (instance %m)");
         $finish;
     end
+    // conv1's windows are fetched at even columns only (lenet_operand_fetch.v)
+    if (POS_CONV1 < 2) begin
+        $error("Error: conv1 must compute a pool window's two columns at once: LANES >= %0d (instance %m)",
+               2 * `LENET_CONV1_OUT);
+        $finish;
+    end
 end
 
 localparam [1:0] S_IDLE = 2'd0, S_RUN = 2'd1, S_DRAIN = 2'd2;
@@ -113,9 +119,10 @@ function [3:0] ci_max_of(input [2:0] layer);
     endcase
 endfunction
 
-// the pool window's columns and rows that take steps of their own
+// the pool window's columns and rows that take steps of their own (conv1's
+// columns never: checked above)
 function dx_max_of(input [2:0] layer);
-    dx_max_of = layer == L_CONV1 && POS_CONV1 < 2 || layer == L_CONV2 && POS_CONV2 < 2;
+    dx_max_of = layer == L_CONV2 && POS_CONV2 < 2;
 endfunction
 
 function dy_max_of(input [2:0] layer);
@@ -156,6 +163,7 @@ endfunction
 // bases are registered (a clock behind layer_reg, which no step needs: a conv
 // layer's first return to its base comes TAPS steps in).
 reg [WADDR_WIDTH-1:0] wbase_reg = {WADDR_WIDTH{1'b0}}, next_wbase_reg = {WADDR_WIDTH{1'b0}};
+// (a register: the layer's table kept off the path into cbase's adder)
 reg                   dy_loop_reg = 1'b0;  // the layer steps through a pool window's rows
 always @(posedge clk) begin
     wbase_reg <= wbase_of(layer_reg);
@@ -378,11 +386,12 @@ always @(posedge clk) begin
     step_img_zero_reg <= crow_reg < `LENET_PAD || crow_reg >= `LENET_PAD + `LENET_IMAGE_SIDE;
     step_img_row1_reg <= crow_reg[4:0] + 5'd1 - `LENET_PAD;
     step_img_zero1_reg <= crow_reg < `LENET_PAD - 1 || crow_reg >= `LENET_PAD + `LENET_IMAGE_SIDE - 1;
-    // the window's first column: 2px + dx (px counts pairs of windows when a step covers two)
+    // the window's first column: conv1 2 * WINS_CONV1 * px (px counts the step's
+    // windows); conv2 2px + dx
     step_x_reg <= layer_reg == L_CONV1 ? px_reg * (2 * WINS_CONV1) : {px_reg, dx_reg};
     step_act_lane_reg <= ci_reg;
     step_act_row_reg <= layer_reg == L_CONV2 ? crow_reg[3:0] : ky_reg[3:0];
-    step_act_row1_reg <= crow_reg[3:0] + 4'd1;
+    step_act_row1_reg <= crow_reg[3:0] + 4'd1;  // (read by conv2's second-row lanes only)
     step_k_reg <= ky_reg;
 
     if (rst) begin

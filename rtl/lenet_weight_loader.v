@@ -60,7 +60,7 @@ localparam SS = `LENET_SHIFT_FIELD_STRIDE;
 
 initial begin
     if (LANES < 2 * `LENET_CONV1_OUT || LANES < `LENET_CONV2_OUT || (LANES & (LANES - 1)) != 0 || LANES > 64) begin
-        $error("Error: LANES must be a power of two holding conv2's outputs and conv1's twice, at most 64 (instance %m)");
+        $error("Error: LANES must be a power of two holding conv2's outputs and conv1's twice, at most 64 (128 would need 320 of the xc7z020's 220 DSP48E1s) (instance %m)");
         $finish;
     end
     // lenet_weight_repack's buffer bound: a row's last entry is full or holds >= 4 weights
@@ -256,12 +256,12 @@ endfunction
 wire [LANES-1:0] rp_lane = {{LANES-1{1'b0}}, 1'b1} << rp_row[LANE_BITS-1:0];
 
 // a conv layer's channel lane and its copies at the step's other positions
-function [LANES-1:0] positions(input [LANES-1:0] lane, input integer outputs, input integer count);
+function [LANES-1:0] position_lanes(input [LANES-1:0] lane, input integer outputs, input integer count);
     integer p;
     begin
-        positions = {LANES{1'b0}};
+        position_lanes = {LANES{1'b0}};
         for (p = 0; p < count; p = p + 1) begin
-            positions = positions | lane << p * outputs;
+            position_lanes = position_lanes | lane << pos_lanes(p, outputs, count);
         end
     end
 endfunction
@@ -282,8 +282,8 @@ reg [TAPS*8-1:0]      w_data_reg = {TAPS*8{1'b0}};
 
 always @(posedge clk) begin
     a_en_reg <= rp_valid;
-    a_lanes_reg <= rp_sec_reg == SEC_CONV1_W ? positions(rp_lane, `LENET_CONV1_OUT, POS_CONV1)
-                 : rp_sec_reg == SEC_CONV2_W ? positions(rp_lane, `LENET_CONV2_OUT, POS_CONV2)
+    a_lanes_reg <= rp_sec_reg == SEC_CONV1_W ? position_lanes(rp_lane, `LENET_CONV1_OUT, POS_CONV1)
+                 : rp_sec_reg == SEC_CONV2_W ? position_lanes(rp_lane, `LENET_CONV2_OUT, POS_CONV2)
                  : rp_lane;
     a_base_reg <= pass_base(rp_sec_reg, rp_row[6:LANE_BITS]);
     a_entry_reg <= rp_entry;
@@ -347,8 +347,8 @@ always @(posedge clk) begin
         round_reg[rb] <= b_shift_reg == rb + 1;
     end
     b_en_reg <= accept && is_bsec;  // int32 sections have no padding words
-    b_lanes_reg <= sec_reg == SEC_CONV1_B ? positions(b_lane, `LENET_CONV1_OUT, POS_CONV1)
-                 : sec_reg == SEC_CONV2_B ? positions(b_lane, `LENET_CONV2_OUT, POS_CONV2)
+    b_lanes_reg <= sec_reg == SEC_CONV1_B ? position_lanes(b_lane, `LENET_CONV1_OUT, POS_CONV1)
+                 : sec_reg == SEC_CONV2_B ? position_lanes(b_lane, `LENET_CONV2_OUT, POS_CONV2)
                  : b_lane;
     b_addr_reg <= bbase_of(bias_layer(sec_reg)) + ofs_reg[BADDR_WIDTH+LANE_BITS-1:LANE_BITS];
     b_data_reg <= s_tdata + round_reg;

@@ -103,7 +103,7 @@ def _print_steps(steps: dict[str, int], lanes: int, per_image: float) -> None:
     print(f"  where an image's cycles go ({lanes} lanes x {taps} multipliers; a step is one clock):")
     for layer in C.LAYERS:
         n = steps[layer.name]
-        macs = math.prod(layer.weight_shape) * math.prod(outputs[layer.name][1:])  # per output position
+        macs = math.prod(layer.weight_shape) * math.prod(outputs[layer.name][1:])  # weights x output pixels
         print(f"    {layer.name:5s} {n:>6,} steps  {macs:>8,} MACs  {100 * macs / (n * lanes * taps):5.1f}% busy")
     idle = per_image - sum(steps.values())
     print(f"    between layers and images: {idle:,.1f} idle clocks")

@@ -3,11 +3,10 @@
 As verilog-axis has a bench per module: the CRC-32 step against zlib, the
 requantizer against the golden model, the weight repacker's entries against
 the Python cutting of a blob's sections, the sequencer's steps against a
-Python statement of its loop order; at 16, 32 (and for the sequencer 64)
-lanes where the module
-depends on them. One build per module and LANES (cached under
-build/sim/), with Icarus: a Verilator build of a leaf takes close to a
-minute, six of them too long for the default suite. ``make sim-leaves``
+Python statement of its loop order; at 16 and 32 lanes (the sequencer
+also at 64) where the module depends on them. One build per module and
+LANES (cached under build/sim/), with Icarus: a Verilator build of a leaf
+takes close to a minute, seven of them too long for the default suite. ``make sim-leaves``
 (``LENET_BENCH_SIM=verilator``) runs the same benches on Verilator.
 """
 

@@ -84,6 +84,11 @@ class BankLayout:
         """Pool windows along the row a conv step covers."""
         return max(self.positions(layer) // 4, 1)
 
+    def pool_steps(self, layer: C.Layer) -> tuple[int, int]:
+        """(rows, columns) of a conv layer's pool window that take steps of their own, not positions."""
+        positions = self.positions(layer)
+        return (1 if positions >= 4 else 2), (1 if positions >= 2 else 2)
+
     @staticmethod
     def position(p: int) -> tuple[int, int, int]:
         """(window along the row, row, column in the pool window) of position ``p``."""

@@ -42,7 +42,7 @@ from lenet_pynq import contract as C
 from lenet_pynq.ip_model import DeviceModel, pack_images
 
 CLOCK_NS = 10
-# Cycles an image may take before a test calls the IP hung (the RTL needs ~1,500 at 64 lanes, ~4,000 at 16).
+# Cycles an image may take before a test calls the IP hung (the RTL needs ~1,500 at 64 lanes, ~5,800 at 16).
 IMAGE_CYCLES_LIMIT = 40_000
 LOAD_CYCLES_LIMIT = 4 * C.BLOB_WORDS + 1000
 
@@ -461,12 +461,13 @@ class LayerTap:
             # the sequencer's order (lenet_sequencer.v): py px dy dx over the steps, positions across the lanes
             out, side = layer.weight_shape[0], layout.pooled_side(layer)
             positions, wins = layout.positions(layer), layout.windows(layer)
-            columns, rows = (1 if positions >= 2 else 2), (1 if positions >= 4 else 2)
+            rows, columns = layout.pool_steps(layer)
             order = [(py, px, dy, dx) for py in range(side) for px in range(side // wins)
                      for dy in range(rows) for dx in range(columns)]
             conv = np.zeros((n, out, 2 * side, 2 * side), np.uint8)
             for k, q in enumerate(by_layer[code][: n * len(order)]):
-                i, (py, px, dy, dx) = divmod(k, len(order))[0], order[k % len(order)]
+                i, j = divmod(k, len(order))
+                py, px, dy, dx = order[j]
                 for p in range(positions):
                     w, pdy, pdx = layout.position(p)
                     conv[i, :, 2 * py + dy + pdy, 2 * (px * wins + w) + dx + pdx] = q[p * out:(p + 1) * out]
@@ -551,6 +552,7 @@ async def test_bench(dut):
                 name = C.LAYERS[int(seq.step_layer.value)].name
                 steps[name] = steps.get(name, 0) + 1
 
+    watcher = None
     if os.environ.get("LENET_IP") != "hls":
         watcher = cocotb.start_soon(watch_steps(dut.engine_inst.sequencer_inst))
     t0 = cycle[0]
@@ -567,7 +569,7 @@ async def test_bench(dut):
     await tb.source.send(AxiStreamFrame(images[: C.IMAGE_WORDS].tobytes()))
     await with_timeout(tb.sink.recv(), (LOAD_CYCLES_LIMIT + IMAGE_CYCLES_LIMIT) * CLOCK_NS, "ns")
     latency = cycle[0] - t0
-    if steps:
+    if watcher:
         watcher.cancel()
     first_out.clear()
     await tb.write(C.REG_COUNT, batch)

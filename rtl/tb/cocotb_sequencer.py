@@ -24,9 +24,10 @@ from lenet_pynq import contract as C
 
 LANES = int(os.environ["LENET_LANES"])
 # Clocks from a step's issue until its result is written (lenet_engine's
-# S0..S8, the pool's column and row stages and the write): the least idle
-# time between two layers, since each reads what the one before wrote.
-PIPELINE_CLOCKS = 12
+# S0..S8, the writer's column and row stages, the write; lenet_layout.vh):
+# the least idle time between two layers, since each reads what the one
+# before wrote.
+PIPELINE_CLOCKS = 11
 STEP_FIELDS = (
     "layer",
     "first",
@@ -59,9 +60,8 @@ def expected_steps(lanes: int) -> list[dict]:
         out, cin = layer.weight_shape[:2]
         wbase, bbase = layout.wbase(layer), layout.bbase(layer)
         if layer.kind == "conv":
-            side, positions, wins = layout.pooled_side(layer), layout.positions(layer), layout.windows(layer)
-            # the pool window's columns and rows the step does not compute at once take steps of their own
-            columns, rows = (1 if positions >= 2 else 2), (1 if positions >= 4 else 2)
+            side, wins = layout.pooled_side(layer), layout.windows(layer)
+            rows, columns = layout.pool_steps(layer)
             for py in range(side):
                 for px in range(side // wins):
                     for dy in range(rows):
