@@ -3,11 +3,13 @@
 As verilog-axis has a bench per module: the CRC-32 step against zlib, the
 requantizer against the golden model, the weight repacker's entries against
 the Python cutting of a blob's sections, the sequencer's steps against a
-Python statement of its loop order; at 16 and 32 lanes (the sequencer
-also at 64) where the module depends on them. One build per module and
-LANES (cached under build/sim/), with Icarus: a Verilator build of a leaf
-takes close to a minute, seven of them too long for the default suite. ``make sim-leaves``
-(``LENET_BENCH_SIM=verilator``) runs the same benches on Verilator.
+Python statement of its loop order, the weight loader's bank writes against
+the Python bank layout; at 16 and 32 lanes (the sequencer also at 64, the
+loader at 16 and 64) where the module depends on them. One build per module
+and LANES (cached under build/sim/), with Icarus: a Verilator build of a
+leaf takes close to a minute, nine of them too long for the default suite.
+``make sim-leaves`` (``LENET_BENCH_SIM=verilator``) runs the same benches on
+Verilator.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ BENCHES = [
     ("lenet_sequencer", "cocotb_sequencer", 16, (16,)),
     ("lenet_sequencer", "cocotb_sequencer", 32, (32,)),
     ("lenet_sequencer", "cocotb_sequencer", 64, (64,)),
+    ("lenet_weight_loader", "cocotb_weight_loader", 16, (16,)),
+    ("lenet_weight_loader", "cocotb_weight_loader", 64, (64,)),
 ]
 
 

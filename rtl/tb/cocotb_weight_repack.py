@@ -6,8 +6,7 @@ the entries that come out must be the section's rows (one per output) cut
 into entries of TAPS weights, the last zero-padded, as the Python side cuts
 them (bank_layout.py). Both sides are placed by the same Python layout to be
 compared, so this checks the repacker's entries, not where the loader
-writes them: that is checked end to end by the full IP's suite at 16 and 32
-lanes (tests/test_rtl_sim.py). Every section goes in with a word every
+writes them: cocotb_weight_loader.py checks that. Every section goes in with a word every
 clock (the ring's worst case), and all but fc1 again with random idle
 clocks.
 
