@@ -181,8 +181,8 @@ generate
         // computes reads)
         wire [`LENET_PADDED_SIDE*8-1:0] padded = {{PAD_BITS{1'b0}}, img_rows[r], {PAD_BITS{1'b0}}};
         wire [C2_END*8-1:0]             p1_ext = {{(C2_END-P1_SIDE)*8{1'b0}}, p1_rows[r]};
-        wire [SW-1:0]                      c1_win [0:C1_X-1];
-        wire [SW-1:0]                      c2_win [0:C2_X-1];
+        wire [SW-1:0]                   c1_win [0:C1_X-1];
+        wire [SW-1:0]                   c2_win [0:C2_X-1];
 
         for (g = 0; g < C1_X; g = g + 1) begin : c1_wins
             assign c1_win[g] = padded[C1_STEP*g*8 +: SW];

@@ -89,6 +89,17 @@ class BankLayout:
         positions = self.positions(layer)
         return (1 if positions >= 4 else 2), (1 if positions >= 2 else 2)
 
+    def pool_order(self, layer: C.Layer) -> list[tuple[int, int, int, int]]:
+        """(py, px, dy, dx) of a conv layer's accumulations in the sequencer's order (lenet_sequencer.v).
+
+        py the pooled row, px the step's windows along it, dy and dx the
+        pool window's row and column where they take steps of their own.
+        """
+        side, wins = self.pooled_side(layer), self.windows(layer)
+        rows, columns = self.pool_steps(layer)
+        return [(py, px, dy, dx) for py in range(side) for px in range(side // wins)
+                for dy in range(rows) for dx in range(columns)]
+
     @staticmethod
     def position(p: int) -> tuple[int, int, int]:
         """(window along the row, row, column in the pool window) of position ``p``."""

@@ -458,12 +458,10 @@ class LayerTap:
         layout = BankLayout(lanes)
         convs = []
         for code, layer in enumerate(C.LAYERS[:2]):
-            # the sequencer's order (lenet_sequencer.v): py px dy dx over the steps, positions across the lanes
+            # the sequencer's order over the steps, positions across the lanes
             out, side = layer.weight_shape[0], layout.pooled_side(layer)
             positions, wins = layout.positions(layer), layout.windows(layer)
-            rows, columns = layout.pool_steps(layer)
-            order = [(py, px, dy, dx) for py in range(side) for px in range(side // wins)
-                     for dy in range(rows) for dx in range(columns)]
+            order = layout.pool_order(layer)
             conv = np.zeros((n, out, 2 * side, 2 * side), np.uint8)
             for k, q in enumerate(by_layer[code][: n * len(order)]):
                 i, j = divmod(k, len(order))

@@ -62,33 +62,30 @@ def expected_steps(lanes: int) -> list[dict]:
         if layer.kind == "conv":
             side, wins = layout.pooled_side(layer), layout.windows(layer)
             rows, columns = layout.pool_steps(layer)
-            for py in range(side):
-                for px in range(side // wins):
-                    for dy in range(rows):
-                        for dx in range(columns):
-                            for ci in range(cin):
-                                for ky in range(k):
-                                    row = 2 * py + dy + ky  # the input row: conv1 padded image, conv2 pool1
-                                    s = dict(
-                                        layer=code,
-                                        first=ci == 0 and ky == 0,
-                                        last=ci == cin - 1 and ky == k - 1,
-                                        pool_first=dx == 0 and dy == 0,
-                                        pool_last=dx == columns - 1 and dy == rows - 1,
-                                        row_last=px == side // wins - 1,
-                                        row=py,
-                                        waddr=wbase + ci * k + ky,
-                                        baddr=bbase,
-                                        x=2 * wins * px + dx,
-                                    )
-                                    if code == 0:  # the row and the one below (a pool window's second row)
-                                        for suffix, r in (("", row), ("1", row + 1)):
-                                            s["img_zero" + suffix] = not C.PAD <= r < C.PAD + C.IMAGE_SIDE
-                                            if not s["img_zero" + suffix]:
-                                                s["img_row" + suffix] = r - C.PAD
-                                    else:
-                                        s.update(act_lane=ci, act_row=row, act_row1=row + 1)
-                                    steps.append(s)
+            for py, px, dy, dx in layout.pool_order(layer):
+                for ci in range(cin):
+                    for ky in range(k):
+                        row = 2 * py + dy + ky  # the input row: conv1 padded image, conv2 pool1
+                        s = dict(
+                            layer=code,
+                            first=ci == 0 and ky == 0,
+                            last=ci == cin - 1 and ky == k - 1,
+                            pool_first=dx == 0 and dy == 0,
+                            pool_last=dx == columns - 1 and dy == rows - 1,
+                            row_last=px == side // wins - 1,
+                            row=py,
+                            waddr=wbase + ci * k + ky,
+                            baddr=bbase,
+                            x=2 * wins * px + dx,
+                        )
+                        if code == 0:  # the row and the one below (a pool window's second row)
+                            for suffix, r in (("", row), ("1", row + 1)):
+                                s["img_zero" + suffix] = not C.PAD <= r < C.PAD + C.IMAGE_SIDE
+                                if not s["img_zero" + suffix]:
+                                    s["img_row" + suffix] = r - C.PAD
+                        else:
+                            s.update(act_lane=ci, act_row=row, act_row1=row + 1)
+                        steps.append(s)
         elif code == 2:  # fc1: its input c*25 + y*5 + x is pool2 row y, channel c, pixel x
             channels, rows = C.LAYERS[1].weight_shape[0], pool2  # conv2 outputs, pool2 rows
             epr = layout.entries_per_row(layer)

@@ -21,7 +21,7 @@ from bank_layout import BankLayout
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
-from lenet_pynq import blob
+from lenet_pynq import blob, golden
 from lenet_pynq import contract as C
 
 LANES = int(os.environ["LENET_LANES"])
@@ -37,7 +37,7 @@ def expected_banks(q: blob.QuantizedLeNet, layout: BankLayout) -> tuple[dict, di
         copies = layout.positions(layer) if layer.kind == "conv" else 1
         shift = q.shifts.get(layer.name) if layer.requantized else None
         rounding = (1 << (shift - 1)) if shift else 0
-        b = (q.tensors[f"{layer.name}.b"].astype(np.int64) + rounding + 2**31) % 2**32 - 2**31
+        b = golden.wrap32(q.tensors[f"{layer.name}.b"].astype(np.int64) + rounding)
         for (lane, addr), entry in layout.weight_entries(q.tensors[f"{layer.name}.w"], layer).items():
             for p in range(copies):
                 weights[lane + p * out, addr] = entry
