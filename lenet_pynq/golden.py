@@ -18,8 +18,8 @@ BLAS computes it many times faster than NumPy's integer matmul.
 Two paths compute the same integers. The reference path (:func:`_forward`)
 follows section 1 literally, layer after layer in the contract's layouts; it
 serves the calls that ask for ``trace`` or ``acc_peak``. The fast path
-(:func:`_fast_forward`) serves every other call and is held to the reference
-path by tests/test_golden.py. Its passes of CHUNK images run in two threads
+(:class:`_Pass`) serves every other call and is held to the reference path
+by tests/test_golden.py. Its passes of CHUNK images run in two threads
 where there are two cores (``lenet_pynq.threads``), each on a one-thread
 BLAS. It differs from the reference path in layout and order only:
 
@@ -27,19 +27,24 @@ BLAS. It differs from the reference path in layout and order only:
   (:func:`_banded`) with its windows (one window per tile of output rows
   by output columns), laid out so that the four members of every 2x2 pool
   quad fall in the four quarters of the result; the windows are copied in
-  long runs: conv1's from strips of the image stored column by column
-  (:func:`_image_windows`), conv2's from pool1 stored channel-last
-  (:func:`_feature_windows`); fc1 reads pool2 channel-last too;
-- the arrays of a pass are kept, per thread, for the next pass
-  (:class:`_Workspace`);
-- bias, rounding constant, shift and clamp run in int32, whose addition
-  wraps modulo 2**32 as the contract's does;
-- a conv layer max-pools its accumulators *before* requantizing them when no
-  accumulator plus bias plus rounding constant can leave int32 for any input
-  (checked per blob, from the weights' signs, :func:`_pool_first`): the
-  requantization is then a non-decreasing function of the accumulator, so it
-  commutes with the maximum and runs on 4x fewer values. Otherwise it
-  requantizes first, as the reference path does.
+  long runs: conv1's from strips of the image stored column by column,
+  conv2's from pool1 stored channel-last (:class:`_ConvBlock`); fc1 reads
+  pool2 channel-last too;
+- a pass convolves its images in blocks small enough to stay in a core's
+  cache, then runs the fc layers on all of them at once (:class:`_Pass`);
+  its arrays and their views are made once per thread and kept
+  (:class:`_Kept`);
+- a layer is requantized in float32 when every accumulator plus bias plus
+  rounding constant it can give, for any input, is within +-2**24 (checked
+  per blob from the weights' signs, :func:`_in_float`; true of every blob
+  the quantizer writes): its weights are scaled by 2**-s, a power of two,
+  so the product is (acc * 2**-s) exactly, adding (b + r) * 2**-s is exact,
+  and the floor of the sum is the contract's ``(acc + b + r) >> s``. Such
+  a sum cannot wrap, so the requantization is a non-decreasing function of
+  the accumulator: it commutes with the maximum, and a conv layer max-pools
+  first and requantizes 4x fewer values;
+- otherwise it requantizes in int32, whose addition wraps modulo 2**32 as
+  the contract's does, before pooling, as the reference path does.
 
 A band matrix row has up to 216 weights (conv2: 6 x 6 x 6), but at most
 150 of them nonzero (the others add exact zeros), so the bound above holds.
@@ -47,7 +52,6 @@ A band matrix row has up to 216 weights (conv2: 6 x 6 x 6), but at most
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 
@@ -65,11 +69,11 @@ from .threads import default_threads, limit_blas, run_parts
 _MAX_TERMS = max(int(np.prod(layer.weight_shape[1:])) for layer in C.LAYERS)
 assert _MAX_TERMS * 128 * 255 < 2**24, "float32 dot products would no longer be exact"
 
-# Images per pass of either path. Each pass of the fast path costs about 250 us of calls whatever its size,
-# and its arrays (_Workspace) grow with it: at load 3 on one thread, passes of 32, 64 and 128 images gave
-# best 16,628 / 15,692 / 14,380 and median 13,475 / 13,753 / 13,482 images per CPU-second, and 64 against
-# 128 in two quieter moments 16,887 / 15,406 and 16,832 / 15,549.
-CHUNK = 64
+# Images per pass of either path. In the fast path, a pass's fc layers take all its images at once, and a
+# batch of 1000 is then 8 passes, 4 for each thread. Two threads, 15 interleaved rounds of batch 1000,
+# images/s relative to the former passes of 64 (each convolved at once): passes of 128 1.16x (median of
+# the rounds' ratios), of 64 1.09x, of 256 1.09x; blocks of 32 (_CONV_BLOCK).
+CHUNK = 128
 
 
 def wrap32(a: np.ndarray) -> np.ndarray:
@@ -132,7 +136,7 @@ def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | 
 
 # --- the fast path ------------------------------------------------------------------
 
-_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_FLOAT_EXACT = 2**24  # float32 holds every integer up to this magnitude
 _K = C.LAYERS[0].weight_shape[-1]  # 5: both convolutions' kernel side
 # Output rows x columns per window (see _banded). Measured here, one BLAS thread, passes of 64 images, at
 # load 3.5 (per image, thread CPU time): conv1 with tiles of 2 x 4 took 5.2 us to copy its windows and
@@ -141,6 +145,11 @@ _K = C.LAYERS[0].weight_shape[-1]  # 5: both convolutions' kernel side
 # with 2 x 2 took 2.9 and 14.3 us (1 x 2: 5.1 and 16.9 us). Both sides must divide the output side (28,
 # 10) and be even (pool pairs).
 _TILE = {"conv1": (4, 4), "conv2": (2, 2)}
+# Images whose convolutions run together inside a pass: their arrays (2 MB) then stay in the core's
+# cache from one step to the next. One thread, 25 interleaved rounds of 1,024 images, time per image
+# relative to the former passes of 64 convolved at once: blocks of 32 in passes of 64 0.82, of 128 0.81,
+# blocks of 16 in passes of 128 0.83 (one block of 32 per pass: 0.87).
+_CONV_BLOCK = 32
 
 
 def _bias_and_rounding(b: np.ndarray, shift: int | None) -> np.ndarray:
@@ -149,32 +158,26 @@ def _bias_and_rounding(b: np.ndarray, shift: int | None) -> np.ndarray:
     return wrap32(b.astype(np.int64) + r)
 
 
-def _pool_first(w: np.ndarray, b: np.ndarray, shift: int) -> bool:
-    """True when no accumulator + b + r of this layer can leave int32, for any uint8 input.
+def _sum_range(w: np.ndarray, b: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per output, the lowest and highest accumulator + b + r any uint8 input can give (int64, unwrapped).
 
     With inputs in 0..255 each output's sum lies between 255 * (its negative
-    weights' sum) and 255 * (its positive weights' sum); if b + r plus both
-    ends fit in int32, nothing wraps and requantizing is non-decreasing in the
-    accumulator, so max-pool may come first.
+    weights' sum) and 255 * (its positive weights' sum).
     """
     w = w.reshape(len(w), -1).astype(np.int64)
     br = b.astype(np.int64) + ((1 << (shift - 1)) if shift else 0)
-    lowest = br + 255 * np.minimum(w, 0).sum(axis=1)
-    highest = br + 255 * np.maximum(w, 0).sum(axis=1)
-    return bool((lowest >= _INT32_MIN).all() and (highest <= _INT32_MAX).all())
+    return br + 255 * np.minimum(w, 0).sum(axis=1), br + 255 * np.maximum(w, 0).sum(axis=1)
 
 
-def _requantize32(acc: np.ndarray, bias_r: np.ndarray, shift: int, out: np.ndarray) -> np.ndarray:
-    """clamp((acc + b + r) >> s, 0, 255) into int32 ``out``, for float32 accumulators holding exact integers.
+def _in_float(w: np.ndarray, b: np.ndarray, shift: int) -> bool:
+    """True when this layer may be requantized in float32, after max-pooling (module docstring).
 
-    ``bias_r`` broadcasts along ``acc``'s long axis (see
-    :attr:`_FastWeights.bias`): NumPy's inner loop then runs over hundreds of
-    values, not over 6 or 16 channels.
+    That holds when every accumulator + b + r it can give, for any uint8
+    input, is within +-2**24: float32 holds those integers exactly, and they
+    are far from int32's limits, so nothing wraps.
     """
-    np.copyto(out, acc, casting="unsafe")  # exact: the floats are integers below 2**24
-    out += bias_r  # int32 + int32 wraps modulo 2**32, as the contract's adder does
-    out >>= shift
-    return np.clip(out, 0, 255, out=out)
+    lowest, highest = _sum_range(w, b, shift)
+    return bool((lowest >= -_FLOAT_EXACT).all() and (highest <= _FLOAT_EXACT).all())
 
 
 def _banded(w: np.ndarray, tile: tuple[int, int], column_major: bool = False) -> np.ndarray:
@@ -198,27 +201,40 @@ def _banded(w: np.ndarray, tile: tuple[int, int], column_major: bool = False) ->
 
 
 class _FastWeights:
-    """One blob's weights in the fast path's layouts and dtypes, with its pool-first decisions.
+    """One blob's weights in the fast path's layouts, scales and dtypes, with its requantization decisions.
 
-    ``bias`` holds each layer's int32 bias plus rounding constant; a conv
-    layer's is a column repeated for every row of its band matrix (channel
-    fastest), so that its first rows match the pooled rows too.
+    Per layer with a shift, ``in_float`` says where it is requantized
+    (:func:`_in_float`). A layer requantized in float32 has its weights
+    scaled by 2**-s (exact: a power of two) and its ``offset`` is
+    (b + r) * 2**-s, float32; otherwise its weights are as they are and its
+    ``offset`` is b + r, int32, wrapped. fc3's offset is its int32 bias.
+
+    conv1's band matrix multiplies its windows from the left (outputs as
+    rows, see :class:`_ConvBlock`), conv2's from the right (outputs as
+    columns), so conv1's offset is a column and conv2's a row, repeated for
+    every band matrix row (channel fastest): their first quarter then
+    matches the pooled outputs too.
     """
 
     def __init__(self, q: QuantizedLeNet):
         t, s = q.tensors, q.shifts
         self.shifts = s
-        self.conv = {name: _banded(t[f"{name}.w"], tile, column_major=name == "conv1")  # see _image_windows
-                     for name, tile in _TILE.items()}
+        self.in_float = {name: _in_float(t[f"{name}.w"], t[f"{name}.b"], shift) for name, shift in s.items()}
+        scale = {name: np.float32(2.0 ** -shift if self.in_float[name] else 1) for name, shift in s.items()}
+        self.conv1 = _banded(t["conv1.w"], _TILE["conv1"], column_major=True) * scale["conv1"]  # _ConvBlock
+        self.conv2 = np.ascontiguousarray(_banded(t["conv2.w"], _TILE["conv2"]).T) * scale["conv2"]
         # fc1 reads pool2 channel-last, (y, x, c); the contract's order is (c, y, x).
         c2, side = t["conv2.w"].shape[0], C.ACTIVATIONS[4][1][-1]
         fc1 = t["fc1.w"].reshape(-1, c2, side, side).transpose(0, 2, 3, 1).reshape(len(t["fc1.w"]), -1)
-        self.fc = {"fc1": fc1.T.astype(np.float32), "fc2": t["fc2.w"].T.astype(np.float32),
+        self.fc = {"fc1": fc1.T * scale["fc1"], "fc2": t["fc2.w"].T * scale["fc2"],
                    "fc3": t["fc3.w"].T.astype(np.float32)}
-        self.bias = {layer.name: _bias_and_rounding(t[f"{layer.name}.b"], s.get(layer.name)) for layer in C.LAYERS}
+        self.offset = {}
+        for layer in C.LAYERS:
+            b_r = _bias_and_rounding(t[f"{layer.name}.b"], s.get(layer.name))
+            self.offset[layer.name] = b_r * scale[layer.name] if self.in_float.get(layer.name) else b_r
         for name, (r, b) in _TILE.items():
-            self.bias[name] = np.tile(self.bias[name], r * b)[:, None]
-        self.pool_first = {name: _pool_first(t[f"{name}.w"], t[f"{name}.b"], s[name]) for name in _TILE}
+            self.offset[name] = np.tile(self.offset[name], r * b)
+        self.offset["conv1"] = self.offset["conv1"][:, None]
 
 
 _last_weights: tuple[bytes, _FastWeights] | None = None
@@ -243,119 +259,233 @@ def _fast_weights(q: QuantizedLeNet) -> _FastWeights:
     return f
 
 
-class _Workspace(threading.local):
-    """The fast path's arrays, per thread, kept from pass to pass (5.2 MB a thread for passes of 64).
+def _requantize32(acc: np.ndarray, offset: np.ndarray, shift: int, out: np.ndarray) -> np.ndarray:
+    """clamp((acc + b + r) >> s, 0, 255) into int32 ``out``, for float32 accumulators holding exact integers.
+
+    ``offset`` (b + r, int32) broadcasts along ``acc``'s long axis: NumPy's
+    inner loop then runs over hundreds of values, not over 6 or 16 channels.
+    """
+    np.copyto(out, acc, casting="unsafe")  # exact: the floats are integers below 2**24
+    np.add(out, offset, out=out)  # int32 + int32 wraps modulo 2**32, as the contract's adder does
+    np.right_shift(out, shift, out=out)
+    return _clamp(out)
+
+
+_clamp_bounds: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _clamp(a: np.ndarray) -> np.ndarray:
+    """``a`` clamped to 0..255 in place, ``a`` C-contiguous.
+
+    Against whole arrays of 0s and 255s, not the scalars: NumPy 1.26's
+    maximum and minimum take their vector loop only when both operands are
+    contiguous, and here they then took 0.3 us per image instead of 0.8-1.0
+    (float32) or 0.7 (int32). The bounds are made once per shape and dtype
+    and only read, by every thread.
+    """
+    key = (a.shape, a.dtype)
+    bounds = _clamp_bounds.get(key)
+    if bounds is None:
+        bounds = _clamp_bounds[key] = (np.zeros(a.shape, a.dtype), np.full(a.shape, 255, a.dtype))
+    np.maximum(a, bounds[0], out=a)
+    return np.minimum(a, bounds[1], out=a)
+
+
+def _requantize_float(acc: np.ndarray, offset: np.ndarray, out: np.ndarray, acc_as_out: np.ndarray) -> None:
+    """floor(clamp(acc + offset, 0, 255)) into float32 ``out``, for scaled weights and offset (_FastWeights).
+
+    acc + offset is (acc + b + r) * 2**-s exactly (:func:`_in_float`), and
+    floor of that is the contract's arithmetic shift; clamping before the
+    floor gives the same integers, since 0 and 255 are integers. The floor
+    writes ``out`` through ``acc_as_out`` (``acc`` viewed in ``out``'s
+    shape, possibly transposed), so the copy into the next layer's layout
+    costs no pass of its own.
+    """
+    np.add(acc, offset, out=acc)
+    _clamp(acc)
+    np.floor(acc_as_out, out=out)
+
+
+class _PoolQuads:
+    """A conv layer's accumulators requantized and 2x2 max-pooled into float32 ``out`` (module docstring).
+
+    In float32 it pools first, in int32 it requantizes first. The four
+    members of every pool quad lie in the four quarters of the accumulators
+    along ``axis`` (0: rows, 1: columns); the maximum is three
+    ``np.maximum`` calls on those quarters (``np.maximum.reduce`` over them
+    took 3.5 times as long). ``as_out`` views the pooled values in the shape
+    of the ``out`` they are written to.
+    """
+
+    def __init__(self, acc: np.ndarray, axis: int, as_out=lambda pooled: pooled):
+        quarter = acc.shape[axis] // 4
+        self.acc, self.requantized, self.quarter = acc, np.empty(acc.shape, np.int32), quarter
+
+        def quarters(a: np.ndarray) -> list[np.ndarray]:
+            return [a[(slice(None),) * axis + (slice(i * quarter, (i + 1) * quarter),)] for i in range(4)]
+
+        self.float_quarters, self.int_quarters = quarters(acc), quarters(self.requantized)
+        self.pooled = np.empty(self.float_quarters[0].shape, np.float32)
+        self.pooled_int = np.empty(self.pooled.shape, np.int32)
+        self.pooled_as_out, self.pooled_int_as_out = as_out(self.pooled), as_out(self.pooled_int)
+
+    def __call__(self, f: _FastWeights, name: str, out: np.ndarray) -> None:
+        if f.in_float[name]:
+            _max4(self.float_quarters, self.pooled)
+            _requantize_float(self.pooled, f.offset[name][:self.quarter], out, self.pooled_as_out)
+        else:
+            _requantize32(self.acc, f.offset[name], f.shifts[name], self.requantized)
+            _max4(self.int_quarters, self.pooled_int)
+            np.copyto(out, self.pooled_int_as_out)
+
+
+def _max4(quarters: list[np.ndarray], out: np.ndarray) -> np.ndarray:
+    a, b, c, d = quarters
+    np.maximum(a, b, out=out)
+    np.maximum(out, c, out=out)
+    return np.maximum(out, d, out=out)
+
+
+class _ConvBlock:
+    """One thread's arrays and views for both convolutions of ``n`` images, made once and kept.
+
+    conv1's windows come from strips of the image stored column by column: a
+    window of R+K-1 rows by B+K-1 columns copied out of the padded image
+    would be R+K-1 runs of only B+K-1 values (8), and such a copy cost 10 ns
+    a run. So the image is first cut into strips of R+K-1 rows, one every R
+    rows, each stored column by column (``strips[n, strip, column, row]``,
+    written from the image row by row); a window is then B+K-1 whole columns
+    of a strip, one contiguous run, and the band matrix reads it in this
+    (column, row) order (``_banded(..., column_major=True)``). The strips'
+    padding is never written, so it stays zero.
+
+    conv1's outputs come out as rows (y % 2, x % 2, y // 2, x // 2, co) by
+    columns (image, window row, window column): the pool's quarters are then
+    long contiguous runs, and the pooled values are copied channel-last into
+    ``pool1``. conv2's windows, R+K-1 contiguous runs of (B+K-1) * Ci values
+    of pool1, multiply its band matrix from the left: its 2x2 tile is one
+    pool quad, so its pooled columns (co) are pool2's channel-last order as
+    they come.
+    """
+
+    def __init__(self, n: int):
+        (r, b), k, pad, side = _TILE["conv1"], _K, C.PAD, C.IMAGE_SIDE
+        strips = (C.PADDED_SIDE - k + 1) // r
+        s = np.zeros((n, strips, C.PADDED_SIDE, r + k - 1), np.float32)
+        self.strip_rows = []  # (strips' row `row`, the image rows it holds)
+        for row in range(r + k - 1):  # strip t holds padded row r*t + row, image row r*t + row - pad, if any
+            first, last = max(0, -(-(pad - row) // r)), min(strips - 1, (side - 1 + pad - row) // r)
+            if first <= last:
+                self.strip_rows.append((s[:, first:last + 1, pad:pad + side, row],
+                                        slice(r * first + row - pad, r * last + row - pad + 1, r)))
+        e = s.itemsize
+        view = np.ndarray((n, strips, strips, (b + k - 1) * (r + k - 1)), s.dtype, s,
+                          strides=(s.strides[0], s.strides[1], b * (r + k - 1) * e, e))
+        self.conv1_windows = (np.empty(view.shape, np.float32), view)
+        windows = self.conv1_windows[0].reshape(-1, view.shape[-1])
+        rows1 = r * b * C.LAYERS[0].weight_shape[0]
+        self.conv1_acc = np.empty((rows1, len(windows)), np.float32)
+        self.conv1_product = windows.T
+        (_, (c1, side1, _)) = C.ACTIVATIONS[2]
+        pool1 = np.empty((n, side1, side1, c1), np.float32)
+        self.pool1 = pool1.reshape(n, strips, r // 2, strips, b // 2, c1)
+        self.conv1_pool = _PoolQuads(self.conv1_acc, axis=0, as_out=lambda pooled: pooled.reshape(
+            r // 2, b // 2, c1, n, strips, strips).transpose(3, 4, 0, 5, 1, 2))  # rows -> channel-last
+
+        (r, b) = _TILE["conv2"]
+        tiles = (side1 - k + 1) // r
+        view = np.ndarray((n, tiles, tiles, r + k - 1, (b + k - 1) * c1), pool1.dtype, pool1,
+                          strides=(pool1.strides[0], r * pool1.strides[1], b * pool1.strides[2],
+                                   pool1.strides[1], e))
+        self.conv2_windows = (np.empty(view.shape, np.float32), view)
+        self.conv2_product = self.conv2_windows[0].reshape(n * tiles * tiles, -1)
+        self.conv2_acc = np.empty((len(self.conv2_product), r * b * C.LAYERS[1].weight_shape[0]), np.float32)
+        self.conv2_pool = _PoolQuads(self.conv2_acc, axis=1)
+
+    def __call__(self, f: _FastWeights, x: np.ndarray, pool2: np.ndarray) -> None:
+        """Pooled and requantized conv2 of uint8 images x (n, 28, 28) into float32 pool2 (n * 25, 16)."""
+        for strip_row, image_rows in self.strip_rows:
+            np.copyto(strip_row, x[:, image_rows])
+        np.copyto(*self.conv1_windows)
+        np.matmul(f.conv1, self.conv1_product, out=self.conv1_acc)
+        self.conv1_pool(f, "conv1", self.pool1)
+        np.copyto(*self.conv2_windows)
+        np.matmul(self.conv2_product, f.conv2, out=self.conv2_acc)
+        self.conv2_pool(f, "conv2", pool2)
+
+
+class _Pass:
+    """One thread's arrays for a pass of ``n`` images: the convolutions in blocks, then the fc layers at once.
+
+    fc1's product costs a third less per image for 128 images than for 32
+    (2.0 against 3.0 us here), so the fc layers take the whole pass, and the
+    convolutions blocks of :data:`_CONV_BLOCK` images, whose arrays stay in
+    cache.
+    """
+
+    def __init__(self, n: int, conv_block):
+        fc = [layer for layer in C.LAYERS if layer.kind == "fc"]
+        (_, (c2, _, _)) = C.ACTIVATIONS[4]
+        pool2 = np.empty((n, fc[0].weight_shape[1]), np.float32)  # fc1's input, (y, x, c) order
+        self.blocks = [(slice(i, i + _CONV_BLOCK), pool2[i:i + _CONV_BLOCK].reshape(-1, c2),
+                        conv_block(min(_CONV_BLOCK, n - i))) for i in range(0, n, _CONV_BLOCK)]
+        self.fc = []  # (name, input, accumulators, requantized)
+        h = pool2
+        for layer in fc:
+            width = layer.weight_shape[0]
+            self.fc.append((layer.name, h, np.empty((n, width), np.float32), np.empty((n, width), np.int32)))
+            h = np.empty((n, width), np.float32)
+
+    def __call__(self, f: _FastWeights, x: np.ndarray, logits: np.ndarray) -> None:
+        """int32 logits of uint8 images x (n, 28, 28) into ``logits`` (n, 10): the reference path's integers."""
+        for images, pool2, block in self.blocks:
+            block(f, x[images], pool2)
+        for (name, h, acc, requantized), (_, h_next, _, _) in zip(self.fc, self.fc[1:]):
+            np.matmul(h, f.fc[name], out=acc)
+            if f.in_float[name]:
+                _requantize_float(acc, f.offset[name], h_next, acc)
+            else:
+                np.copyto(h_next, _requantize32(acc, f.offset[name], f.shifts[name], requantized))
+        name, h, acc, _ = self.fc[-1]
+        np.matmul(h, f.fc[name], out=acc)
+        np.copyto(logits, acc, casting="unsafe")
+        np.add(logits, f.offset[name], out=logits)  # wraps, as in _dot
+
+
+class _Kept(threading.local):
+    """Each thread's passes and conv blocks by image count, kept from call to call (about 4 MB a thread).
 
     Fresh arrays for every pass cost a page fault per 4 KiB whenever glibc
     had returned the freed ones to the kernel (see lenet_pynq.train.heap,
     which tunes malloc for training; the golden model, a library on the
-    board too, keeps its own arrays instead of changing the process's heap).
+    board too, keeps its own arrays instead of changing the process's heap),
+    and making the views of a pass costs as much as computing 2 images.
+    The few most recent image counts are kept: a batch of 1000 needs two
+    passes (128 and 104 images) and three blocks (32, 8 and, for other
+    batches, one more).
     """
+
+    SIZES = 4
 
     def __init__(self):
-        self.arrays: dict[tuple, np.ndarray] = {}
+        self.passes: dict[int, _Pass] = {}
+        self.blocks: dict[int, _ConvBlock] = {}
 
-    def get(self, key: str, shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
-        """A C-contiguous array of ``shape`` named ``key``: zeros when first made, then what was left in it."""
-        size = math.prod(shape)  # not np.prod: 30x slower on a tuple, and this runs 20 times a pass
-        a = self.arrays.get((key, np.dtype(dtype)))
-        if a is None or a.size < size:
-            a = self.arrays[key, np.dtype(dtype)] = np.zeros(size, dtype)
-        return a[:size].reshape(shape)
+    def _get(self, kept: dict, n: int, make):
+        item = kept.pop(n, None) or make(n)
+        kept[n] = item  # most recent last
+        if len(kept) > self.SIZES:
+            del kept[next(iter(kept))]
+        return item
 
+    def block(self, n: int) -> _ConvBlock:
+        return self._get(self.blocks, n, _ConvBlock)
 
-_workspace = _Workspace()
-
-
-def _image_windows(x: np.ndarray) -> np.ndarray:
-    """conv1's windows of uint8 images x (n, 28, 28), zero-padded, column by column: float32 (n, windows, values).
-
-    A window of R+K-1 rows by B+K-1 columns copied out of the padded image
-    would be R+K-1 runs of only B+K-1 values (8), and such a copy cost 10 ns
-    a run. So the image is first cut into strips of R+K-1 rows, one every R
-    rows, each stored column by column (``strips[n, strip, column, row]``,
-    written from ``x`` row by row); a window is then B+K-1 whole columns of
-    a strip, one contiguous run. The band matrix reads its windows in this
-    (column, row) order (``_banded(..., column_major=True)``).
-    """
-    ws, n = _workspace, len(x)
-    (r, b), k, pad = _TILE["conv1"], _K, C.PAD
-    side, strips = C.IMAGE_SIDE, (C.PADDED_SIDE - k + 1) // r
-    s = ws.get("conv1 strips", (n, strips, C.PADDED_SIDE, r + k - 1))  # the padding stays zero: never written
-    for row in range(r + k - 1):  # strip t holds padded row r*t + row, image row r*t + row - pad, if any
-        first, last = max(0, -(-(pad - row) // r)), min(strips - 1, (side - 1 + pad - row) // r)
-        if first <= last:
-            s[:, first:last + 1, pad:pad + side, row] = x[:, r * first + row - pad:r * last + row - pad + 1:r]
-    e = s.itemsize
-    windows = np.ndarray((n, strips, strips, (b + k - 1) * (r + k - 1)), s.dtype, s,
-                         strides=(s.strides[0], s.strides[1], b * (r + k - 1) * e, e))
-    win = ws.get("conv1 windows", windows.shape)
-    np.copyto(win, windows)
-    return win.reshape(n, strips * strips, -1)
+    def pass_of(self, n: int) -> _Pass:
+        return self._get(self.passes, n, lambda n: _Pass(n, self.block))
 
 
-def _feature_windows(name: str, h: np.ndarray) -> np.ndarray:
-    """The windows of a channel-last float32 feature map h (n, H, W, Ci): (n, windows, values).
-
-    Each window, R+K-1 rows by B+K-1 columns taken at steps of R rows and B
-    columns, is a copy of R+K-1 contiguous runs of (B+K-1) * Ci values.
-    """
-    n, rows, cols, ci = h.shape
-    r, b = _TILE[name]
-    e = h.itemsize
-    windows = np.ndarray((n, (rows - _K + 1) // r, (cols - _K + 1) // b, r + _K - 1, (b + _K - 1) * ci), h.dtype, h,
-                         strides=(h.strides[0], r * cols * ci * e, b * ci * e, cols * ci * e, e))
-    win = _workspace.get(f"{name} windows", windows.shape)
-    np.copyto(win, windows)
-    return win.reshape(n, windows.shape[1] * windows.shape[2], -1)
-
-
-def _conv_pool(f: _FastWeights, name: str, windows: np.ndarray, out: np.ndarray) -> None:
-    """Conv ``name`` of its ``windows`` (n, windows, values), requantize, 2x2 max-pool into ``out`` (n, H/2, W/2, Co).
-
-    The band matrix times the windows' transpose gives the outputs as rows
-    (y % 2, x % 2, y // 2, x // 2, co) by columns (image, window row, window
-    column): the pool's maximum is then over four whole quarters, long
-    contiguous runs. ``out`` (float32, channel-last, the next product's
-    input) receives the requantized values.
-    """
-    ws = _workspace
-    n, count, _ = windows.shape
-    (r, b), m = _TILE[name], f.conv[name]
-    co = len(m) // (r * b)
-    tiles_y, tiles_x = out.shape[1] * 2 // r, out.shape[2] * 2 // b
-    acc = ws.get(f"{name} acc", (len(m), n * count))
-    np.matmul(m, windows.reshape(n * count, -1).T, out=acc)
-    bias, shift, first = f.bias[name], f.shifts[name], f.pool_first[name]
-    if not first:
-        acc = _requantize32(acc, bias, shift, ws.get(f"{name} requantized", acc.shape, np.int32))
-    # The four quarters of the rows are the four members of every pool quad: one reduction over them (half
-    # the time of two maxima of halves, which write and read an intermediate).
-    pooled = ws.get(f"{name} pooled", (len(acc) // 4, acc.shape[1]), acc.dtype)
-    np.maximum.reduce(acc.reshape(4, -1), axis=0, out=pooled.reshape(-1))
-    if first:
-        pooled = _requantize32(pooled, bias[:len(pooled)], shift, ws.get(f"{name} requantized", pooled.shape, np.int32))
-    # rows (y // 2, x // 2, co) by columns (image, window row, window column) -> channel-last
-    np.copyto(out.reshape(n, tiles_y, r // 2, tiles_x, b // 2, co),
-              pooled.reshape(r // 2, b // 2, co, n, tiles_y, tiles_x).transpose(3, 4, 0, 5, 1, 2))
-
-
-def _fast_forward(f: _FastWeights, x: np.ndarray) -> np.ndarray:
-    """int32 logits of uint8 images x (n, 28, 28): the reference path's integers, faster (module docstring)."""
-    ws, n = _workspace, len(x)
-    (_, (c1, side1, _)), (_, (c2, side2, _)) = C.ACTIVATIONS[2], C.ACTIVATIONS[4]
-    pool1, pool2 = ws.get("pool1", (n, side1, side1, c1)), ws.get("pool2", (n, side2, side2, c2))
-    _conv_pool(f, "conv1", _image_windows(x), pool1)
-    _conv_pool(f, "conv2", _feature_windows("conv2", pool1), pool2)
-    h = pool2.reshape(n, -1)  # (y, x, c) order, as f.fc["fc1"] expects
-    for name in ("fc1", "fc2"):
-        shape = (n, f.fc[name].shape[1])
-        acc = np.matmul(h, f.fc[name], out=ws.get(f"{name} acc", shape))
-        h = ws.get(name, shape)
-        np.copyto(h, _requantize32(acc, f.bias[name], f.shifts[name], ws.get(name, shape, np.int32)))
-    logits = (h @ f.fc["fc3"]).astype(np.int32)
-    logits += f.bias["fc3"]  # wraps, as in _dot
-    return logits
+_kept = _Kept()
 
 
 def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
@@ -369,10 +499,12 @@ def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
     x = as_images(images, "golden model")
     if trace is None and acc_peak is None:
         f = _fast_weights(q)
-        chunks = [x[i:i + CHUNK] for i in range(0, len(x), CHUNK)]
+        logits = np.empty((len(x), C.NUM_CLASSES), np.int32)
+        passes = [slice(i, min(i + CHUNK, len(x))) for i in range(0, len(x), CHUNK)]
         with limit_blas(1):  # a pass is too small to share between BLAS threads; passes run in parallel instead
-            logits = run_parts(lambda chunk: _fast_forward(f, chunk), chunks, default_threads())
-        return np.concatenate(logits) if logits else np.zeros((0, C.NUM_CLASSES), np.int32)
+            run_parts(lambda rows: _kept.pass_of(rows.stop - rows.start)(f, x[rows], logits[rows]), passes,
+                      default_threads())
+        return logits
     parts = {} if trace is not None else None
     logits = [_forward(q, x[i:i + CHUNK], parts, acc_peak) for i in range(0, len(x), CHUNK)]
     if trace is not None:

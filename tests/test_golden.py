@@ -186,65 +186,83 @@ def _set_bias(q: blob.QuantizedLeNet, name: str, channel: int, value: int) -> No
     q.tensors[f"{name}.b"] = b.astype(np.int32)
 
 
-def _edge_blob(seed: int, shift: int | None, pool_first: dict[str, bool]) -> blob.QuantizedLeNet:
-    """A random blob with int32-extreme biases, steered into either branch of the pool-first check per conv layer.
+FLOAT_EXACT = 2**24  # float32 holds every integer up to this magnitude, and no more
 
-    Pool-first: channel 0's highest and channel 1's lowest possible sum sit
-    exactly on the int32 limits (the check's boundary), or channel 1's bias
-    is INT32_MIN where a rounding constant of 2**30 keeps its sums above the
-    limit. Requantize-first:
-    channels 0 and 1 have biases 1000 from the limits, so their sums do wrap.
-    fc1..fc3 get biases of INT32_MAX and INT32_MIN on two outputs each.
+
+def _edge_blob(seed: int, shift: int | None, in_float: dict[str, bool]) -> blob.QuantizedLeNet:
+    """A random blob with extreme biases, steered into either branch of the fast path's requantization per layer.
+
+    In float32 (``in_float[name]``): channel 0's highest and channel 1's
+    lowest possible sum sit exactly on +-2**24, the check's boundary, and
+    the other channels' biases cancel the rounding constant (2**30 at shift
+    31), so their sums stay near 0.
+    In int32: channels 0 and 1 have biases 1000 from int32's limits, so
+    their sums wrap. fc3 (no requantization) gets biases of INT32_MAX and
+    INT32_MIN on two outputs.
     """
     q = blob.random_model(seed)
     if shift is not None:
         q.shifts = dict.fromkeys(q.shifts, shift)
-    for name, first in pool_first.items():
-        if first:
+    for name, float_branch in in_float.items():
+        if float_branch:
+            s = q.shifts[name]
+            q.tensors[f"{name}.b"] = (q.tensors[f"{name}.b"] - ((1 << (s - 1)) if s else 0)).astype(np.int32)
             low, high = _sum_bounds(q, name)
             b = q.tensors[f"{name}.b"].astype(np.int64)
-            _set_bias(q, name, 0, int(b[0] + INT32_MAX - high[0]))
-            _set_bias(q, name, 1, max(INT32_MIN, int(b[1] + INT32_MIN - low[1])))
+            _set_bias(q, name, 0, int(b[0] + FLOAT_EXACT - high[0]))
+            _set_bias(q, name, 1, int(b[1] - FLOAT_EXACT - low[1]))
         else:
             _set_bias(q, name, 0, INT32_MAX - 1000)
             _set_bias(q, name, 1, INT32_MIN + 1000)
-    for name in ("fc1", "fc2", "fc3"):
-        _set_bias(q, name, 0, INT32_MAX)
-        _set_bias(q, name, 1, INT32_MIN)
+    _set_bias(q, "fc3", 0, INT32_MAX)
+    _set_bias(q, "fc3", 1, INT32_MIN)
     return q
 
 
+def _conv1_extremes(q: blob.QuantizedLeNet) -> np.ndarray:
+    """Two images giving conv1's channel 0 its highest and channel 1 its lowest possible sum, at one position."""
+    w = q.tensors["conv1.w"][:, 0]
+    images = np.zeros((2, 28, 28), np.uint8)
+    images[0, 12:17, 12:17] = np.where(w[0] > 0, 255, 0)  # the window of output (14, 14)
+    images[1, 12:17, 12:17] = np.where(w[1] < 0, 255, 0)
+    return images
+
+
 @pytest.mark.parametrize("shift", [None, 0, 31], ids=["blob-shifts", "shift-0", "shift-31"])
-@pytest.mark.parametrize("conv2_first", [True, False], ids=["conv2-pool-first", "conv2-requant-first"])
-@pytest.mark.parametrize("conv1_first", [True, False], ids=["conv1-pool-first", "conv1-requant-first"])
-def test_fast_path_equals_the_reference_path_on_random_blobs(conv1_first, conv2_first, shift):
-    branches = {"conv1": conv1_first, "conv2": conv2_first}
-    q = _edge_blob(10 + 2 * conv1_first + conv2_first, shift, branches)
-    assert golden._FastWeights(q).pool_first == branches
-    images = _edge_images()
+@pytest.mark.parametrize("conv2_float", [True, False], ids=["conv2-fc2-float", "conv2-fc2-int"])
+@pytest.mark.parametrize("conv1_float", [True, False], ids=["conv1-fc1-float", "conv1-fc1-int"])
+def test_fast_path_equals_the_reference_path_on_random_blobs(conv1_float, conv2_float, shift):
+    branches = {"conv1": conv1_float, "fc1": conv1_float, "conv2": conv2_float, "fc2": conv2_float}
+    q = _edge_blob(10 + 2 * conv1_float + conv2_float, shift, branches)
+    assert golden._FastWeights(q).in_float == branches
+    images = np.concatenate([_edge_images(), _conv1_extremes(q)])
+    if conv1_float:  # the extreme images reach the boundary itself: acc + b + r = -2**24 for channel 1
+        peak, s = {}, q.shifts["conv1"]
+        golden.run(q, images[-2:], acc_peak=peak)
+        assert peak["conv1"] == FLOAT_EXACT + ((1 << (s - 1)) if s else 0)
     np.testing.assert_array_equal(golden.run(q, images), _reference_path(q, images))
 
 
-def test_pool_first_holds_exactly_up_to_the_int32_limits():
-    for name in ("conv1", "conv2"):
+def test_float_requantization_holds_exactly_up_to_2_24():
+    for name in ("conv1", "conv2", "fc1", "fc2"):
         q = blob.random_model(4)
         w, s = q.tensors[f"{name}.w"], q.shifts[name]
         low, high = _sum_bounds(q, name)
         b = q.tensors[f"{name}.b"].astype(np.int64)
-        for channel, target, limit, step in ((0, high, INT32_MAX, 1), (1, low, INT32_MIN, -1)):
+        for channel, target, limit, step in ((0, high, FLOAT_EXACT, 1), (1, low, -FLOAT_EXACT, -1)):
             at_limit = int(b[channel] + limit - target[channel])
-            for bias, safe in ((at_limit, True), (at_limit + step, False)):
+            for bias, exact in ((at_limit, True), (at_limit + step, False)):
                 q2 = blob.random_model(4)
                 _set_bias(q2, name, channel, bias)
-                assert golden._pool_first(w, q2.tensors[f"{name}.b"], s) is safe, (name, channel, bias)
+                assert golden._in_float(w, q2.tensors[f"{name}.b"], s) is exact, (name, channel, bias)
 
 
-def test_pooling_before_a_wrapping_requantization_would_be_wrong(monkeypatch):
-    """The requantize-first branch is needed: with wrapping sums, forcing pool-first changes the logits."""
-    q = _edge_blob(11, None, {"conv1": False, "conv2": False})
+def test_requantizing_wrapping_sums_in_float_would_be_wrong(monkeypatch):
+    """The int32 branch is needed: with wrapping sums, forcing the float32 branch changes the logits."""
+    q = _edge_blob(11, None, {"conv1": False, "conv2": False, "fc1": False, "fc2": False})
     images = _edge_images()
     reference = _reference_path(q, images)
-    monkeypatch.setattr(golden, "_pool_first", lambda w, b, shift: True)
+    monkeypatch.setattr(golden, "_in_float", lambda w, b, shift: True)
     assert not np.array_equal(golden.run(q, images), reference)
 
 
@@ -269,20 +287,21 @@ def test_a_blob_changed_in_place_is_not_served_from_the_fast_paths_reused_weight
 
 
 def test_the_fast_paths_kept_arrays_serve_passes_of_any_size_and_concurrent_calls():
-    """Each thread keeps its own arrays (golden._Workspace): reused by a smaller pass, never shared by two threads.
+    """Each thread keeps its own arrays (golden._Kept): reused by the next call, never shared by two threads.
 
-    A pass of 3 images after a pass of CHUNK reads the front of the same
-    arrays (the input's zero border must still be zero); two calls at once,
-    on different blobs, must each get their own logits.
+    Calls of CHUNK images, then of fewer (more sizes than it keeps), then
+    CHUNK again reuse or remake the kept arrays (the image strips' zero
+    border must still be zero); two calls at once, on different blobs, must
+    each get their own logits.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     images = _edge_images()
-    blobs = [blob.random_model(20), _edge_blob(21, None, {"conv1": False, "conv2": False})]
+    blobs = [blob.random_model(20), _edge_blob(21, None, {"conv1": False, "conv2": False, "fc1": False, "fc2": False})]
     expected = [_reference_path(q, images) for q in blobs]
     for q, ref in zip(blobs, expected, strict=True):
-        np.testing.assert_array_equal(golden.run(q, images[:golden.CHUNK]), ref[:golden.CHUNK])
-        np.testing.assert_array_equal(golden.run(q, images[-3:]), ref[-3:])
+        for n in (golden.CHUNK, 3, 1, 2, 40, 33, 5, golden.CHUNK):
+            np.testing.assert_array_equal(golden.run(q, images[-n:]), ref[-n:])
     with ThreadPoolExecutor(max_workers=2) as pool:
         for _ in range(3):
             futures = [pool.submit(golden.run, q, images) for q in blobs]
