@@ -159,18 +159,24 @@ class DeviceModel:
     # --- streams ---------------------------------------------------------
 
     def stream(self, words=(), last=None, with_last: bool = False):
-        words = np.asarray(words, dtype=np.int64).reshape(-1)
-        if words.size and (words.min() < 0 or words.max() > 0xFFFFFFFF):
-            raise ValueError("stream words must be 32-bit unsigned values")
+        words = np.asarray(words).reshape(-1)
+        if words.dtype != np.uint32:  # uint32 words (what a DMA buffer holds) need no check and no copy
+            words = words.astype(np.int64)
+            if words.size and (words.min() < 0 or words.max() > 0xFFFFFFFF):
+                raise ValueError("stream words must be 32-bit unsigned values")
+            words = words.astype(np.uint32)
         if last is None:
             last = np.zeros(words.size, bool)
             last[-1:] = True
         last = np.asarray(last, dtype=bool).reshape(-1)
         if last.size != words.size:
             raise ValueError(f"last has {last.size} flags for {words.size} words")
-        self._in_words = np.concatenate([self._in_words, words.astype(np.uint32)])
-        self._in_last = np.concatenate([self._in_last, last])
+        if self._in_words.size:
+            words, last = np.concatenate([self._in_words, words]), np.concatenate([self._in_last, last])
+        self._in_words, self._in_last = words, last
         self._advance()
+        if self._in_words.size:  # words kept for the next job must not change with the caller's
+            self._in_words = self._in_words.copy()
         out = [w for w, _ in self._out]
         flags = [f for _, f in self._out]
         self._out = []
@@ -242,7 +248,7 @@ class DeviceModel:
             job.error = _header_error(index, int(words[0]))
         else:
             words, tlast = self._take_job_words()
-        job.buffer.append(words)
+        job.buffer.append(words.copy())  # the caller may reuse its array before the blob is whole
         if job.error == C.ERR_OK and job.taken == job.expected:
             data = np.concatenate(job.buffer).astype("<u4").tobytes()
             job.crc = zlib.crc32(data[: C.PAYLOAD_END])
@@ -260,13 +266,13 @@ class DeviceModel:
     def _infer_words(self) -> None:
         job = self._job
         words, tlast = self._take_job_words()
-        pending = np.concatenate(job.buffer + [words])
+        pending = np.concatenate(job.buffer + [words]) if any(b.size for b in job.buffer) else words
         complete = pending.size // C.IMAGE_WORDS * C.IMAGE_WORDS
         if complete:
             logits = golden.run(self.weights, unpack_images(pending[:complete]))
             self._emit(golden.result_words(logits))
             job.images_done += complete // C.IMAGE_WORDS
-        job.buffer = [pending[complete:]]
+        job.buffer = [pending[complete:].copy()]  # an image cut across two transfers
         if job.taken == job.expected:
             if not tlast:
                 job.error = C.ERR_LATE_TLAST
