@@ -53,7 +53,7 @@ def run(args) -> int:
         raise LenetError(f"--batch-size {args.batch_size}: need 1 ... {len(images)}")
     rates, cpu = bench(q, images[: args.batch_size], args.repeats)
     print(f"golden model: best {max(rates):,.0f} images/s, median {statistics.median(rates):,.0f} "
-          f"(batch {args.batch_size}, {args.repeats} repeats, passes of {golden.CHUNK} in {default_threads()} "
+          f"(batch {args.batch_size}, {args.repeats} repeats, passes of up to {golden.CHUNK} in {default_threads()} "
           f"threads); per CPU-second: best "
           f"{max(cpu):,.0f}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     return 0

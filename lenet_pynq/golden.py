@@ -24,7 +24,7 @@ where there are two cores (``lenet_pynq.threads``), each on a one-thread
 BLAS. It differs from the reference path in layout and order only:
 
 - each convolution is one float32 product of a band matrix of its weights
-  (:func:`_banded`) with its windows (one window per tile of output rows
+  (``lenet_pynq.band``) with its windows (one window per tile of output rows
   by output columns), laid out so that the four members of every 2x2 pool
   quad fall in the four quarters of the result; the windows are copied in
   long runs: conv1's from strips of the image stored column by column,
@@ -60,6 +60,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import blob
 from . import contract as C
+from .band import banded
 from .blob import QuantizedLeNet
 from .classifier import Classification
 from .errors import LenetError
@@ -138,7 +139,7 @@ def _forward(q: QuantizedLeNet, x: np.ndarray, trace: dict | None, peak: dict | 
 
 _FLOAT_EXACT = 2**24  # float32 holds every integer up to this magnitude
 _K = C.LAYERS[0].weight_shape[-1]  # 5: both convolutions' kernel side
-# Output rows x columns per window (see _banded). Measured here, one BLAS thread, passes of 64 images, at
+# Output rows x columns per window (lenet_pynq.band). Measured here, one BLAS thread, passes of 64 images, at
 # load 3.5 (per image, thread CPU time): conv1 with tiles of 2 x 4 took 5.2 us to copy its windows and
 # 11.7 us to multiply, with 2 x 14 2.3 and 20.1 us (with 1 x 14, as before, 4.0 and 20.6 us); all of
 # conv1 took 21.9 us with 4 x 4, 23.0 with 2 x 4, 25.1 with 4 x 2, 26.7 with 2 x 14 (at load 4). conv2
@@ -180,26 +181,6 @@ def _in_float(w: np.ndarray, b: np.ndarray, shift: int) -> bool:
     return bool((lowest >= -_FLOAT_EXACT).all() and (highest <= _FLOAT_EXACT).all())
 
 
-def _banded(w: np.ndarray, tile: tuple[int, int], column_major: bool = False) -> np.ndarray:
-    """Conv weights (Co, Ci, K, K) as one band matrix: a window of R+K-1 rows by B+K-1 columns -> R x B outputs.
-
-    ``tile`` is (R, B). Columns are (row, column, ci), the order of a
-    channel-last window, or (column, row, ci) if ``column_major``; rows are
-    (y % 2, x % 2, y // 2, x // 2, co) for the window's outputs (y, x), so
-    the four members of every 2x2 pool quad sit in the four quarters of the
-    rows.
-    """
-    co, ci, k, _ = w.shape
-    r, b = tile
-    m = np.zeros((2, 2, r // 2, b // 2, co, r + k - 1, b + k - 1, ci), np.float32)
-    for y in range(r):
-        for x in range(b):
-            m[y % 2, x % 2, y // 2, x // 2, :, y:y + k, x:x + k, :] = w.transpose(0, 2, 3, 1)
-    if column_major:
-        m = m.swapaxes(-3, -2)
-    return m.reshape(r * b * co, -1)
-
-
 class _FastWeights:
     """One blob's weights in the fast path's layouts, scales and dtypes, with its requantization decisions.
 
@@ -221,8 +202,8 @@ class _FastWeights:
         self.shifts = s
         self.in_float = {name: _in_float(t[f"{name}.w"], t[f"{name}.b"], shift) for name, shift in s.items()}
         scale = {name: np.float32(2.0 ** -shift if self.in_float[name] else 1) for name, shift in s.items()}
-        self.conv1 = _banded(t["conv1.w"], _TILE["conv1"], column_major=True) * scale["conv1"]  # _ConvBlock
-        self.conv2 = np.ascontiguousarray(_banded(t["conv2.w"], _TILE["conv2"]).T) * scale["conv2"]
+        self.conv1 = banded(t["conv1.w"], _TILE["conv1"], column_major=True) * scale["conv1"]  # _ConvBlock
+        self.conv2 = np.ascontiguousarray(banded(t["conv2.w"], _TILE["conv2"]).T) * scale["conv2"]
         # fc1 reads pool2 channel-last, (y, x, c); the contract's order is (c, y, x).
         c2, side = t["conv2.w"].shape[0], C.ACTIVATIONS[4][1][-1]
         fc1 = t["fc1.w"].reshape(-1, c2, side, side).transpose(0, 2, 3, 1).reshape(len(t["fc1.w"]), -1)
@@ -356,7 +337,7 @@ class _ConvBlock:
     rows, each stored column by column (``strips[n, strip, column, row]``,
     written from the image row by row); a window is then B+K-1 whole columns
     of a strip, one contiguous run, and the band matrix reads it in this
-    (column, row) order (``_banded(..., column_major=True)``). The strips'
+    (column, row) order (``banded(..., column_major=True)``). The strips'
     padding is never written, so it stays zero.
 
     conv1's outputs come out as rows (y % 2, x % 2, y // 2, x // 2, co) by
@@ -488,6 +469,18 @@ class _Kept(threading.local):
 _kept = _Kept()
 
 
+def _passes(n: int, threads: int) -> list[slice]:
+    """n images cut into passes of at most CHUNK, as equal as can be, a multiple of ``threads`` of them.
+
+    So every thread gets work whenever there are images for it: 1000
+    images on 2 threads are 8 passes of 125 (not 7 of 128 and one of 104),
+    100 images 2 passes of 50 (not one thread's pass of 100).
+    """
+    count = min(n, threads * -(-n // (CHUNK * threads)))
+    bounds = [n * i // count for i in range(count + 1)] if count else [0]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
         acc_peak: dict | None = None) -> np.ndarray:
     """int32 logits (N, 10) of uint8 ``images``, (N, 28, 28) or (N, 784), or one image (28, 28) or (784,).
@@ -500,10 +493,10 @@ def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
     if trace is None and acc_peak is None:
         f = _fast_weights(q)
         logits = np.empty((len(x), C.NUM_CLASSES), np.int32)
-        passes = [slice(i, min(i + CHUNK, len(x))) for i in range(0, len(x), CHUNK)]
+        threads = default_threads()
         with limit_blas(1):  # a pass is too small to share between BLAS threads; passes run in parallel instead
-            run_parts(lambda rows: _kept.pass_of(rows.stop - rows.start)(f, x[rows], logits[rows]), passes,
-                      default_threads())
+            run_parts(lambda rows: _kept.pass_of(rows.stop - rows.start)(f, x[rows], logits[rows]),
+                      _passes(len(x), threads), threads)
         return logits
     parts = {} if trace is not None else None
     logits = [_forward(q, x[i:i + CHUNK], parts, acc_peak) for i in range(0, len(x), CHUNK)]

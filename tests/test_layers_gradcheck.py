@@ -106,6 +106,40 @@ def test_maxpool_routes_a_tied_window_to_its_first_element_and_a_cut_window_nowh
     assert dx.tolist() == [[[[0, 0, 5.0, 0, 0, 0], [0, 0, 0, 0, 0, 0]]]]
 
 
+@pytest.mark.parametrize("n", [1, 3])
+def test_conv_pool_relu_is_conv_then_maxpool_relu_in_one_product(rng, n):
+    """conv1's one-product layer against the two layers it replaces: values, routing of ties, gradients.
+
+    Small integer inputs and weights make every sum exact in either order,
+    so the blank rows and the coarse values give the pools exact ties, and
+    both must route them alike (rows first, then columns, to the first).
+    """
+    x = np.zeros((1, n, 32, 32))
+    x[0, :, 10:28, 4:28] = rng.integers(0, 3, (n, 18, 24))
+    w = rng.integers(-2, 3, (6, 1, 5, 5)).astype(np.float64)
+    b = rng.integers(-3, 4, 6).astype(np.float64)
+    out, cache = layers.conv_pool_relu_forward(x, w, b)
+    z, conv_cache = layers.conv_forward(x, w, b)
+    expected, pool_cache = layers.maxpool_relu_forward(z)
+    assert np.array_equal(out, expected)
+    quads = z.reshape(6, n, 14, 2, 14, 2)
+    winners = (quads == quads.max(axis=(3, 5), keepdims=True)).sum(axis=(3, 5))
+    assert ((winners > 1) & (expected > 0)).any(), "some windows must tie at a positive maximum"
+    r = rng.standard_normal(out.shape)
+    dw, db = layers.conv_pool_relu_backward(r, cache)
+    _, dw_expected, db_expected = layers.conv_backward(layers.maxpool_relu_backward(r, pool_cache), conv_cache,
+                                                       need_dx=False)
+    np.testing.assert_allclose(dw, dw_expected, rtol=0, atol=1e-12 * np.abs(dw_expected).max())
+    np.testing.assert_allclose(db, db_expected, rtol=0, atol=1e-12 * np.abs(db_expected).max())
+
+
+def test_conv_pool_relu_refuses_shapes_it_cannot_tile():
+    with pytest.raises(ValueError, match="one channel and outputs in whole 4 x 4 tiles"):
+        layers.conv_pool_relu_forward(np.zeros((2, 1, 32, 32)), np.zeros((6, 2, 5, 5)), np.zeros(6))
+    with pytest.raises(ValueError, match="one channel and outputs in whole 4 x 4 tiles"):
+        layers.conv_pool_relu_forward(np.zeros((1, 1, 30, 32)), np.zeros((6, 1, 5, 5)), np.zeros(6))
+
+
 def test_relu_and_linear_gradients(rng):
     x = rng.standard_normal((4, 5))
     r = rng.standard_normal((4, 5))

@@ -132,8 +132,11 @@ def _forward(p: dict[str, np.ndarray], x: np.ndarray, trace: dict | None = None)
     cache = {}
     # Channel-major from here on; for one input channel this is a view.
     h = x.transpose(1, 0, 2, 3)
-    z1, cache["conv1"] = layers.conv_forward(h, p["conv1.w"], p["conv1.b"])
-    pool1, cache["pool1"] = layers.maxpool_relu_forward(z1)
+    if trace is None:
+        pool1, cache["conv1+pool1"] = layers.conv_pool_relu_forward(h, p["conv1.w"], p["conv1.b"])
+    else:  # conv1's maps before pooling, which the one-product layer never forms
+        z1, cache["conv1"] = layers.conv_forward(h, p["conv1.w"], p["conv1.b"])
+        pool1, cache["pool1"] = layers.maxpool_relu_forward(z1)
     z2, cache["conv2"] = layers.conv_forward(pool1, p["conv2.w"], p["conv2.b"])
     pool2, cache["pool2"] = layers.maxpool_relu_forward(z2)
     n = x.shape[0]
@@ -166,8 +169,11 @@ def _backward(p: dict[str, np.ndarray], c: dict, dlogits: np.ndarray) -> dict[st
     d = d.reshape((n,) + contract.ACTIVATIONS[4][1]).transpose(1, 0, 2, 3)
     d = layers.maxpool_relu_backward(d, c["pool2"])
     d, g["conv2.w"], g["conv2.b"] = layers.conv_backward(d, c["conv2"])
-    d = layers.maxpool_relu_backward(d, c["pool1"])
-    _, g["conv1.w"], g["conv1.b"] = layers.conv_backward(d, c["conv1"], need_dx=False)
+    if "conv1+pool1" in c:
+        g["conv1.w"], g["conv1.b"] = layers.conv_pool_relu_backward(d, c["conv1+pool1"])
+    else:
+        d = layers.maxpool_relu_backward(d, c["pool1"])
+        _, g["conv1.w"], g["conv1.b"] = layers.conv_backward(d, c["conv1"], need_dx=False)
     return {name: g[name] for name in PARAM_NAMES}
 
 

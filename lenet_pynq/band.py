@@ -1,0 +1,56 @@
+"""Convolution weights as band matrices: one matrix product computes a whole tile of outputs.
+
+A window of R+K-1 rows by B+K-1 columns of the input holds everything an
+R x B tile of outputs reads. The band matrix maps such a window, flattened,
+to the tile's outputs of every channel: its row for output (y, x, co)
+holds co's kernel at the window's offset (y, x) and zeros elsewhere. With
+the windows of a batch as the columns of one matrix, a convolution is one
+product whose inner dimension is a whole window, not K*K values, which is
+what makes BLAS fast on LeNet's small layers (golden model, training).
+
+Rows come in the order (y % 2, x % 2, y // 2, x // 2, co), so the four
+members of every 2x2 pool quad sit in the four quarters of the rows: a
+max-pool is then the maximum of four contiguous blocks. Columns are the
+window's (row, column, ci), the order of a channel-last window, or (column,
+row, ci) with ``column_major``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+
+@cache
+def _places(shape: tuple[int, ...], tile: tuple[int, int], column_major: bool) -> np.ndarray:
+    """Flat band matrix index of every weight at every tile position: (R*B positions, Co*Ci*K*K)."""
+    co, ci, k, _ = shape
+    r, b = tile
+    cols = (r + k - 1) * (b + k - 1) * ci
+    places = np.empty((r, b, co, ci, k, k), np.int64)
+    o, c, ky, kx = np.ix_(range(co), range(ci), range(k), range(k))
+    for y in range(r):
+        for x in range(b):
+            row = (((y % 2) * 2 + x % 2) * (r // 2) + y // 2) * (b // 2) * co + (x // 2) * co + o
+            wy, wx = y + ky, x + kx
+            col = ((wx * (r + k - 1) + wy) if column_major else (wy * (b + k - 1) + wx)) * ci + c
+            places[y, x] = row * cols + col
+    places = places.reshape(r * b, -1)
+    places.flags.writeable = False
+    return places
+
+
+def banded(w: np.ndarray, tile: tuple[int, int], column_major: bool = False) -> np.ndarray:
+    """Conv weights w (Co, Ci, K, K) as the band matrix of an R x B ``tile``, (R*B*Co, window), w's dtype."""
+    co, ci, k, _ = w.shape
+    r, b = tile
+    m = np.zeros((r * b * co, (r + k - 1) * (b + k - 1) * ci), w.dtype)
+    places = _places(w.shape, tile, column_major)
+    m.reshape(-1)[places] = w.reshape(1, -1)
+    return m
+
+
+def unbanded(dm: np.ndarray, shape: tuple[int, ...], tile: tuple[int, int], column_major: bool = False) -> np.ndarray:
+    """The gradient of the weights (``shape``) from the band matrix's: the sum over the tile's positions."""
+    return dm.reshape(-1)[_places(tuple(shape), tile, column_major)].sum(axis=0).reshape(shape)
