@@ -470,15 +470,18 @@ _kept = _Kept()
 
 
 def _passes(n: int, threads: int) -> list[slice]:
-    """n images cut into passes of at most CHUNK, as equal as can be, a multiple of ``threads`` of them.
+    """n images cut into passes of at most CHUNK, a multiple of ``threads`` of them where n allows.
 
-    So every thread gets work whenever there are images for it: 1000
-    images on 2 threads are 8 passes of 125 (not 7 of 128 and one of 104),
-    100 images 2 passes of 50 (not one thread's pass of 100).
+    So every thread gets about the same work: 100 images on 2 threads are
+    2 passes (56 and 44), not one thread's pass of 100; 300 images 4
+    passes (80, 80, 80, 60), not 128, 128 and 44. A pass is a multiple of 8
+    images but the last: 1000 images in 8 passes of 125 took 6% longer than
+    in 7 of 128 and one of 104 (two threads, 30 interleaved rounds, twice).
     """
-    count = min(n, threads * -(-n // (CHUNK * threads)))
-    bounds = [n * i // count for i in range(count + 1)] if count else [0]
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    count = threads * -(-n // (CHUNK * threads))
+    per_pass = -(-n // count) if n else 1
+    size = min(CHUNK, -(-per_pass // 8) * 8)
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
 def run(q: QuantizedLeNet, images: np.ndarray, trace: dict | None = None,
