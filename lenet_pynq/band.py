@@ -13,6 +13,14 @@ members of every 2x2 pool quad sit in the four quarters of the rows: a
 max-pool is then the maximum of four contiguous blocks. Columns are the
 window's (row, column, ci), the order of a channel-last window, or (column,
 row, ci) with ``column_major``.
+
+Column-major windows of a one-channel image come from its *strips*: a
+window copied out of the image row by row would be R+K-1 runs of only
+B+K-1 values (8 for conv1), and such a copy cost 10 ns a run. So the image
+is first cut into strips of R+K-1 rows, one every R rows, each stored
+column by column (``strips[n, strip, column, row]``, written from the image
+row by row: :func:`strip_copies`); a window is then B+K-1 whole columns of
+a strip, one contiguous run (:func:`strip_windows`).
 """
 
 from __future__ import annotations
@@ -54,3 +62,31 @@ def banded(w: np.ndarray, tile: tuple[int, int], column_major: bool = False) -> 
 def unbanded(dm: np.ndarray, shape: tuple[int, ...], tile: tuple[int, int], column_major: bool = False) -> np.ndarray:
     """The gradient of the weights (``shape``) from the band matrix's: the sum over the tile's positions."""
     return dm.reshape(-1)[_places(tuple(shape), tile, column_major)].sum(axis=0).reshape(shape)
+
+
+def strip_copies(strips: np.ndarray, tile: tuple[int, int], k: int, pad: int) -> list[tuple[np.ndarray, slice]]:
+    """How to fill ``strips`` (n, strips, side + 2*pad, R+K-1) from images (n, side, side) padded by ``pad``.
+
+    Per row of the strips: the view of ``strips`` it is and the slice of
+    image rows that go there (``np.copyto(view, images[:, rows])``); rows
+    and columns that fall in the padding are left as they are, zero if
+    ``strips`` was made with zeros.
+    """
+    r = tile[0]
+    count, side = strips.shape[1], strips.shape[2] - 2 * pad
+    copies = []
+    for row in range(r + k - 1):  # strip t holds padded row r*t + row, image row r*t + row - pad, if any
+        first, last = max(0, -(-(pad - row) // r)), min(count - 1, (side - 1 + pad - row) // r)
+        if first <= last:
+            copies.append((strips[:, first:last + 1, pad:pad + side, row],
+                           slice(r * first + row - pad, r * last + row - pad + 1, r)))
+    return copies
+
+
+def strip_windows(strips: np.ndarray, tile: tuple[int, int], k: int) -> np.ndarray:
+    """The windows of ``strips``, a view (n, strips, windows per strip, (B+K-1)*(R+K-1)), column-major."""
+    r, b = tile
+    n, count, width, _ = strips.shape
+    e = strips.itemsize
+    return np.ndarray((n, count, (width - k + 1) // b, (b + k - 1) * (r + k - 1)), strips.dtype, strips,
+                      strides=(strips.strides[0], strips.strides[1], b * (r + k - 1) * e, e))

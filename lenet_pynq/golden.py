@@ -19,7 +19,7 @@ Two paths compute the same integers. The reference path (:func:`_forward`)
 follows section 1 literally, layer after layer in the contract's layouts; it
 serves the calls that ask for ``trace`` or ``acc_peak``. The fast path
 (:class:`_Pass`) serves every other call and is held to the reference path
-by tests/test_golden.py. Its passes of CHUNK images run in two threads
+by tests/test_golden.py. Its passes of up to CHUNK images run in two threads
 where there are two cores (``lenet_pynq.threads``), each on a one-thread
 BLAS. It differs from the reference path in layout and order only:
 
@@ -58,9 +58,8 @@ import time
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import blob
+from . import band, blob
 from . import contract as C
-from .band import banded
 from .blob import QuantizedLeNet
 from .classifier import Classification
 from .errors import LenetError
@@ -70,10 +69,10 @@ from .threads import default_threads, limit_blas, run_parts
 _MAX_TERMS = max(int(np.prod(layer.weight_shape[1:])) for layer in C.LAYERS)
 assert _MAX_TERMS * 128 * 255 < 2**24, "float32 dot products would no longer be exact"
 
-# Images per pass of either path. In the fast path, a pass's fc layers take all its images at once, and a
-# batch of 1000 is then 8 passes, 4 for each thread. Two threads, 15 interleaved rounds of batch 1000,
-# images/s relative to the former passes of 64 (each convolved at once): passes of 128 1.16x (median of
-# the rounds' ratios), of 64 1.09x, of 256 1.09x; blocks of 32 (_CONV_BLOCK).
+# Images per pass of either path, at most. In the fast path, a pass's fc layers take all its images at once,
+# and a batch of 1000 is 8 passes (_passes), which the two threads take as they come. Two threads, 15
+# interleaved rounds of batch 1000, images/s relative to the former passes of 64 (each convolved at once):
+# passes of 128 1.16x (median of the rounds' ratios), of 64 1.09x, of 256 1.09x; blocks of 32 (_CONV_BLOCK).
 CHUNK = 128
 
 
@@ -82,10 +81,14 @@ def wrap32(a: np.ndarray) -> np.ndarray:
     return a.astype(np.int64).astype(np.uint32).view(np.int32)
 
 
+def rounding(shift: int | None) -> int:
+    """The contract's rounding constant of a shift: r = 2**(s-1), 0 for s = 0 or no shift (fc3)."""
+    return 1 << (shift - 1) if shift else 0
+
+
 def requantize(acc: np.ndarray, shift: int) -> np.ndarray:
-    """``clamp((acc + r) >> s, 0, 255)`` with r = 2**(s-1) (0 if s == 0), the add wrapping to int32."""
-    r = (1 << (shift - 1)) if shift > 0 else 0
-    t = wrap32(acc.astype(np.int64) + r)
+    """``clamp((acc + r) >> s, 0, 255)`` with r = :func:`rounding` (s), the add wrapping to int32."""
+    t = wrap32(acc.astype(np.int64) + rounding(shift))
     return np.clip(t >> shift, 0, 255).astype(np.uint8)
 
 
@@ -155,8 +158,7 @@ _CONV_BLOCK = 32
 
 def _bias_and_rounding(b: np.ndarray, shift: int | None) -> np.ndarray:
     """int32 ``b + r`` wrapped, r the rounding constant of ``shift`` (none for fc3): added once per layer."""
-    r = (1 << (shift - 1)) if shift else 0
-    return wrap32(b.astype(np.int64) + r)
+    return wrap32(b.astype(np.int64) + rounding(shift))
 
 
 def _sum_range(w: np.ndarray, b: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +168,7 @@ def _sum_range(w: np.ndarray, b: np.ndarray, shift: int) -> tuple[np.ndarray, np
     weights' sum) and 255 * (its positive weights' sum).
     """
     w = w.reshape(len(w), -1).astype(np.int64)
-    br = b.astype(np.int64) + ((1 << (shift - 1)) if shift else 0)
+    br = b.astype(np.int64) + rounding(shift)
     return br + 255 * np.minimum(w, 0).sum(axis=1), br + 255 * np.maximum(w, 0).sum(axis=1)
 
 
@@ -201,18 +203,21 @@ class _FastWeights:
         t, s = q.tensors, q.shifts
         self.shifts = s
         self.in_float = {name: _in_float(t[f"{name}.w"], t[f"{name}.b"], shift) for name, shift in s.items()}
-        scale = {name: np.float32(2.0 ** -shift if self.in_float[name] else 1) for name, shift in s.items()}
-        self.conv1 = banded(t["conv1.w"], _TILE["conv1"], column_major=True) * scale["conv1"]  # _ConvBlock
-        self.conv2 = np.ascontiguousarray(banded(t["conv2.w"], _TILE["conv2"]).T) * scale["conv2"]
+        scale = {name: 2.0 ** -shift if self.in_float[name] else 1 for name, shift in s.items()}
+        w = {layer.name: t[f"{layer.name}.w"].astype(np.float32) * np.float32(scale.get(layer.name, 1))
+             for layer in C.LAYERS}
+        self.conv1 = band.banded(w["conv1"], _TILE["conv1"], column_major=True)  # see _ConvBlock
+        self.conv2 = np.ascontiguousarray(band.banded(w["conv2"], _TILE["conv2"]).T)
         # fc1 reads pool2 channel-last, (y, x, c); the contract's order is (c, y, x).
         c2, side = t["conv2.w"].shape[0], C.ACTIVATIONS[4][1][-1]
-        fc1 = t["fc1.w"].reshape(-1, c2, side, side).transpose(0, 2, 3, 1).reshape(len(t["fc1.w"]), -1)
-        self.fc = {"fc1": fc1.T * scale["fc1"], "fc2": t["fc2.w"].T * scale["fc2"],
-                   "fc3": t["fc3.w"].T.astype(np.float32)}
+        fc1 = w["fc1"].reshape(-1, c2, side, side).transpose(0, 2, 3, 1).reshape(len(w["fc1"]), -1)
+        self.fc = {"fc1": fc1.T.copy(), "fc2": w["fc2"].T.copy(), "fc3": w["fc3"].T.copy()}
         self.offset = {}
         for layer in C.LAYERS:
             b_r = _bias_and_rounding(t[f"{layer.name}.b"], s.get(layer.name))
-            self.offset[layer.name] = b_r * scale[layer.name] if self.in_float.get(layer.name) else b_r
+            if self.in_float.get(layer.name):  # |b + r| <= 2**24 (_in_float): exact in float32
+                b_r = b_r.astype(np.float32) * np.float32(scale[layer.name])
+            self.offset[layer.name] = b_r
         for name, (r, b) in _TILE.items():
             self.offset[name] = np.tile(self.offset[name], r * b)
         self.offset["conv1"] = self.offset["conv1"][:, None]
@@ -265,7 +270,8 @@ def _clamp(a: np.ndarray) -> np.ndarray:
     longest array yet, only read by every thread (one that finds them too
     short makes its own longer pair).
     """
-    flat = a.reshape(-1)  # a view, a being contiguous
+    flat = a.view()
+    flat.shape = (-1,)  # raises rather than copy, which reshape would do for an array not contiguous
     low, high = _clamp_bounds.get(a.dtype, (flat[:0], flat[:0]))
     if low.size < flat.size:
         low, high = np.zeros(flat.size, a.dtype), np.full(flat.size, 255, a.dtype)
@@ -316,6 +322,7 @@ class _PoolQuads:
     def __call__(self, f: _FastWeights, name: str, out: np.ndarray) -> None:
         if f.in_float[name]:
             _max4(self.float_quarters, self.pooled)
+            # the offset's first quarter: rows of conv1's column, entries of conv2's row (_FastWeights)
             _requantize_float(self.pooled, f.offset[name][:self.quarter], out, self.pooled_as_out)
         else:
             _requantize32(self.acc, f.offset[name], f.shifts[name], self.requantized)
@@ -333,14 +340,8 @@ def _max4(quarters: list[np.ndarray], out: np.ndarray) -> np.ndarray:
 class _ConvBlock:
     """One thread's arrays and views for both convolutions of ``n`` images, made once and kept.
 
-    conv1's windows come from strips of the image stored column by column: a
-    window of R+K-1 rows by B+K-1 columns copied out of the padded image
-    would be R+K-1 runs of only B+K-1 values (8), and such a copy cost 10 ns
-    a run. So the image is first cut into strips of R+K-1 rows, one every R
-    rows, each stored column by column (``strips[n, strip, column, row]``,
-    written from the image row by row); a window is then B+K-1 whole columns
-    of a strip, one contiguous run, and the band matrix reads it in this
-    (column, row) order (``banded(..., column_major=True)``). The strips'
+    conv1's windows come from strips of the image stored column by column
+    (``lenet_pynq.band``), so its band matrix is column-major; the strips'
     padding is never written, so it stays zero.
 
     conv1's outputs come out as rows (y % 2, x % 2, y // 2, x // 2, co) by
@@ -353,18 +354,11 @@ class _ConvBlock:
     """
 
     def __init__(self, n: int):
-        (r, b), k, pad, side = _TILE["conv1"], _K, C.PAD, C.IMAGE_SIDE
+        (r, b), k = _TILE["conv1"], _K
         strips = (C.PADDED_SIDE - k + 1) // r
         s = np.zeros((n, strips, C.PADDED_SIDE, r + k - 1), np.float32)
-        self.strip_rows = []  # (strips' row `row`, the image rows it holds)
-        for row in range(r + k - 1):  # strip t holds padded row r*t + row, image row r*t + row - pad, if any
-            first, last = max(0, -(-(pad - row) // r)), min(strips - 1, (side - 1 + pad - row) // r)
-            if first <= last:
-                self.strip_rows.append((s[:, first:last + 1, pad:pad + side, row],
-                                        slice(r * first + row - pad, r * last + row - pad + 1, r)))
-        e = s.itemsize
-        view = np.ndarray((n, strips, strips, (b + k - 1) * (r + k - 1)), s.dtype, s,
-                          strides=(s.strides[0], s.strides[1], b * (r + k - 1) * e, e))
+        self.strip_copies = band.strip_copies(s, (r, b), k, C.PAD)
+        view = band.strip_windows(s, (r, b), k)
         self.conv1_windows = (np.empty(view.shape, np.float32), view)
         windows = self.conv1_windows[0].reshape(-1, view.shape[-1])
         rows1 = r * b * C.LAYERS[0].weight_shape[0]
@@ -380,7 +374,7 @@ class _ConvBlock:
         tiles = (side1 - k + 1) // r
         view = np.ndarray((n, tiles, tiles, r + k - 1, (b + k - 1) * c1), pool1.dtype, pool1,
                           strides=(pool1.strides[0], r * pool1.strides[1], b * pool1.strides[2],
-                                   pool1.strides[1], e))
+                                   pool1.strides[1], pool1.itemsize))
         self.conv2_windows = (np.empty(view.shape, np.float32), view)
         self.conv2_product = self.conv2_windows[0].reshape(n * tiles * tiles, -1)
         self.conv2_acc = np.empty((len(self.conv2_product), r * b * C.LAYERS[1].weight_shape[0]), np.float32)
@@ -388,7 +382,7 @@ class _ConvBlock:
 
     def __call__(self, f: _FastWeights, x: np.ndarray, pool2: np.ndarray) -> None:
         """Pooled and requantized conv2 of uint8 images x (n, 28, 28) into float32 pool2 (n * 25, 16)."""
-        for strip_row, image_rows in self.strip_rows:
+        for strip_row, image_rows in self.strip_copies:
             np.copyto(strip_row, x[:, image_rows])
         np.copyto(*self.conv1_windows)
         np.matmul(f.conv1, self.conv1_product, out=self.conv1_acc)
@@ -437,16 +431,20 @@ class _Pass:
 
 
 class _Kept(threading.local):
-    """Each thread's passes and conv blocks by image count, kept from call to call (about 4 MB a thread).
+    """Each thread's passes and conv blocks by image count, kept from call to call.
+
+    A batch of 1000 keeps 5.3 MB a thread (blocks of 32 and 8 images, 3.5
+    and 0.9 MB; passes of 128 and 104, 0.5 MB each besides); four sizes of
+    each, the most kept, are at most 16 MB. Pages of the int32 arrays that
+    a blob requantized in float32 never uses are never touched.
 
     Fresh arrays for every pass cost a page fault per 4 KiB whenever glibc
     had returned the freed ones to the kernel (see lenet_pynq.train.heap,
     which tunes malloc for training; the golden model, a library on the
     board too, keeps its own arrays instead of changing the process's heap),
-    and making the views of a pass costs as much as computing 2 images.
-    The few most recent image counts are kept: a batch of 1000 needs two
-    passes (128 and 104 images) and three blocks (32, 8 and, for other
-    batches, one more).
+    and making a pass of 128 with its blocks took 0.9 ms, as long as
+    computing 20 images. The four most recent image counts are kept, of
+    passes and of blocks alike; a batch of 1000 needs two of each.
     """
 
     SIZES = 4

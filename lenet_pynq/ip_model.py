@@ -163,7 +163,8 @@ class DeviceModel:
         if words.dtype != np.uint32:  # uint32 words (what a DMA buffer holds) need no check and no copy
             words = words.astype(np.int64)
             if words.size and (words.min() < 0 or words.max() > 0xFFFFFFFF):
-                raise ValueError("stream words must be 32-bit unsigned values")
+                raise ValueError(f"stream words span {words.min()}..{words.max()}; they must be 0..0xFFFFFFFF "
+                                 "(pass a uint32 array, as a DMA buffer holds)")
             words = words.astype(np.uint32)
         if last is None:
             last = np.zeros(words.size, bool)
@@ -175,8 +176,8 @@ class DeviceModel:
             words, last = np.concatenate([self._in_words, words]), np.concatenate([self._in_last, last])
         self._in_words, self._in_last = words, last
         self._advance()
-        if self._in_words.size:  # words kept for the next job must not change with the caller's
-            self._in_words = self._in_words.copy()
+        if self._in_words.size:  # words and flags kept for the next job must not change with the caller's
+            self._in_words, self._in_last = self._in_words.copy(), self._in_last.copy()
         out = [w for w, _ in self._out]
         flags = [f for _, f in self._out]
         self._out = []

@@ -121,7 +121,7 @@ def test_words_wait_while_idle_and_a_job_stops_at_its_tlast(q, blob_words, image
     flags = np.zeros(both.size, bool)
     flags[blob_words.size - 1] = flags[-1] = True
     assert dev.stream(both, last=flags).size == 0 and not dev.busy
-    both[:] = 0  # the caller reuses its buffer: the waiting words were the model's to keep
+    both[:], flags[:] = 0, False  # the caller reuses its arrays: the waiting words were the model's to keep
     assert dev.run_job(C.CMD_LOAD_WEIGHTS).tolist() == [C.trailer(C.ERR_OK, 0)]
     out = dev.run_job(C.CMD_INFER, count=2)
     np.testing.assert_array_equal(out[:-1], golden.result_words(golden.run(q, images[:2])))
@@ -284,5 +284,11 @@ def test_output_does_not_depend_on_how_the_input_is_split(q, blob_words, images)
             flags = np.zeros(piece.size, bool)
             flags[-1] = i == len(pieces) - 1
             got += dev.stream(piece, last=flags).tolist()
-            piece[:] = 0xA5A5A5A5
+            piece[:], flags[:] = 0xA5A5A5A5, not flags[-1]
         assert got == want
+
+
+@pytest.mark.parametrize("words", [[-1], [0x1_0000_0000], [3, -2**40]])
+def test_stream_words_outside_32_bits_are_refused_with_their_range(words):
+    with pytest.raises(ValueError, match=r"stream words span .*; they must be 0\.\.0xFFFFFFFF \(pass a uint32 array"):
+        DeviceModel().stream(np.array(words, np.int64))

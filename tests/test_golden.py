@@ -263,7 +263,29 @@ def test_requantizing_wrapping_sums_in_float_would_be_wrong(monkeypatch):
     images = _edge_images()
     reference = _reference_path(q, images)
     monkeypatch.setattr(golden, "_in_float", lambda w, b, shift: True)
+    monkeypatch.setattr(golden, "_last_weights", None)  # nor may the forced weights outlive the test
     assert not np.array_equal(golden.run(q, images), reference)
+
+
+@pytest.mark.parametrize("shift", [0, 1, 7, 23, 24, 31])
+def test_float_requantization_is_the_contracts_shift_for_every_sum_within_2_24(shift):
+    """The float32 branch's arithmetic on its own, at and near its bound: whatever layer the sums come from.
+
+    acc * 2**-s is what the band or fc product gives with weights scaled by
+    2**-s (exact, as the module docstring argues), (b + r) * 2**-s the
+    offset; their sum floored and clamped must be the contract's byte.
+    """
+    rng = np.random.default_rng(shift)
+    edge = FLOAT_EXACT
+    total = np.concatenate([[-edge, -edge + 1, -1, 0, 1, min(255 << shift, edge), edge - 1, edge],
+                            rng.integers(-edge, edge + 1, 4000)])  # acc + b + r
+    b_r = np.clip(rng.integers(-edge, edge + 1, total.size), total - edge + 1, total + edge - 1)
+    acc = total - b_r  # |acc| < 2**24, as every layer's sum of products
+    scale = np.float32(2.0 ** -shift)
+    scaled, offset = acc.astype(np.float32) * scale, b_r.astype(np.float32) * scale
+    out = np.empty_like(scaled)
+    golden._requantize_float(scaled, offset, out, scaled)
+    np.testing.assert_array_equal(out, golden.requantize(total - golden.rounding(shift), shift))
 
 
 def test_fast_path_equals_the_reference_path_on_all_test_images_with_the_shipped_blob():

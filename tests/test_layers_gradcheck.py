@@ -133,11 +133,11 @@ def test_conv_pool_relu_is_conv_then_maxpool_relu_in_one_product(rng, n):
     np.testing.assert_allclose(db, db_expected, rtol=0, atol=1e-12 * np.abs(db_expected).max())
 
 
-def test_conv_pool_relu_refuses_shapes_it_cannot_tile():
-    with pytest.raises(ValueError, match="one channel and outputs in whole 4 x 4 tiles"):
-        layers.conv_pool_relu_forward(np.zeros((2, 1, 32, 32)), np.zeros((6, 2, 5, 5)), np.zeros(6))
-    with pytest.raises(ValueError, match="one channel and outputs in whole 4 x 4 tiles"):
-        layers.conv_pool_relu_forward(np.zeros((1, 1, 30, 32)), np.zeros((6, 1, 5, 5)), np.zeros(6))
+@pytest.mark.parametrize("x_shape, w_shape", [((2, 1, 32, 32), (6, 2, 5, 5)), ((2, 1, 32, 32), (6, 1, 5, 5)),
+                                              ((1, 1, 30, 32), (6, 1, 5, 5))])
+def test_conv_pool_relu_refuses_shapes_it_cannot_tile(x_shape, w_shape):
+    with pytest.raises(ValueError, match="one channel and outputs in whole 4 x 4 tiles .use conv_forward"):
+        layers.conv_pool_relu_forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(6))
 
 
 def test_relu_and_linear_gradients(rng):
@@ -238,6 +238,26 @@ def test_trace_has_every_activation_and_fc1_reads_pool2_in_c_order(rng):
     assert np.allclose(trace["fc1"], fc1, rtol=1e-5, atol=1e-6)
     conv1 = np.maximum(reference_conv(x.transpose(1, 0, 2, 3), p["conv1.w"], p["conv1.b"]), 0)
     assert np.allclose(trace["conv1"], conv1.transpose(1, 0, 2, 3), atol=1e-5)
+
+
+def test_a_traced_forward_takes_conv1_in_two_layers_and_agrees_with_the_one_product_layer(rng):
+    """With ``trace`` the model forms conv1's maps (conv_forward, maxpool_relu_forward); without, it does not
+    (conv_pool_relu_forward): the same logits up to float rounding, and backward works after either."""
+    net = model.LeNet5(seed=2)
+    images = rng.integers(0, 256, (4, 28, 28)).astype(np.uint8)
+    images[:, :6] = 0
+    x, labels = model.preprocess(images), np.array([0, 3, 5, 7])
+    grads = {}
+    for traced in (False, True):
+        logits = net.forward(x, {} if traced else None)
+        _, dlogits = layers.cross_entropy(logits, labels)
+        grads[traced] = net.backward(dlogits)
+        if not traced:
+            plain = logits
+    np.testing.assert_allclose(logits, plain, rtol=1e-5, atol=1e-5)
+    for name in model.PARAM_NAMES:
+        scale = np.abs(grads[False][name]).max()
+        np.testing.assert_allclose(grads[True][name], grads[False][name], rtol=0, atol=1e-5 * scale, err_msg=name)
 
 
 @pytest.mark.parametrize("threads", [2, 3])
