@@ -146,10 +146,9 @@ class AxiDmaModel:
             except DecodeError:
                 ch.fail(R.SR_DMA_DEC_ERR)
                 return
-            # 32-bit stream: a trailing partial word is sent with its bytes zero-filled
-            padded = np.zeros(-(-data.size // WORD_BYTES) * WORD_BYTES, dtype=np.uint8)
-            padded[: data.size] = data
-            self.stream.send(padded.view("<u4").astype(np.uint32))
+            if data.size % WORD_BYTES:  # 32-bit stream: a trailing partial word is sent with its bytes zero-filled
+                data = np.concatenate([data, np.zeros(WORD_BYTES - data.size % WORD_BYTES, np.uint8)])
+            self.stream.send(data.view("<u4").astype(np.uint32, copy=False))  # data is already a copy of DDR
         else:
             ch.received = 0
 

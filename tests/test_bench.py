@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lenet_pynq import blob
+from lenet_pynq.classifier import Classification
 from lenet_pynq.cli import main
 from lenet_pynq.host import bench as bench_module
 from lenet_pynq.host.bench import BACKENDS
@@ -77,6 +78,35 @@ class _Clock:
     def call(self, name: str) -> None:
         self.calls.append(name)
         self.now += next(self.durations[name])
+
+
+def test_the_ip_dma_tier_takes_turns_too_and_counts_the_job_alone(monkeypatch):
+    """The driver's IP + DMA tier joins the rounds; each round's figure is the job's own seconds, as the driver
+    timed it, not the call's (which stages the batch first)."""
+    jobs = [0.05, 0.04, 0.06, 0.03, 0.07, 0.05, 0.04, 0.06, 0.05, 0.04, 0.08]
+    clock = _Clock({"ip_dma": [9.0] + [0.5] * 11, "end_to_end": [9.0] + [0.2] * 11,
+                    "numpy_golden": [9.0] + [0.1] * 11})
+    job_seconds = iter([0.01] + jobs)
+
+    class Driver:
+        def classify(self, images, batch_size=None):
+            clock.call("end_to_end")
+
+        def throughput(self, images, batch_size=None, repeats=3):
+            assert repeats == 1 and batch_size == len(images)
+            clock.call("ip_dma")
+            return Classification(np.zeros(len(images), int), np.zeros((len(images), 10), np.int32),
+                                  [next(job_seconds)], [len(images)])
+
+    monkeypatch.setattr(bench_module, "time", clock)
+    monkeypatch.setattr(bench_module.golden, "run", lambda q, images: (clock.call("numpy_golden"),
+                                                                        np.zeros((len(images), 10), np.int32))[1])
+    t = bench_module.tiers(Driver(), None, np.zeros((1000, 28, 28), np.uint8), 1000)
+    one_round = ["ip_dma", "end_to_end", "numpy_golden"]
+    assert clock.calls == one_round + [name for r in range(11) for name in (one_round[::1 - 2 * (r % 2)])]
+    assert t["ip_dma"]["batches"] == 11 and t["ip_dma"]["seconds"] == pytest.approx(sum(jobs))
+    assert t["ip_dma"]["best_images_per_second"] == pytest.approx(1000 / 0.03)
+    assert t["end_to_end"]["best_images_per_second"] == pytest.approx(1000 / 0.2)
 
 
 def test_the_tiers_take_turns_and_the_overhead_is_best_against_best_and_median_against_median(monkeypatch):

@@ -391,6 +391,40 @@ def test_dma_model_decodes_and_clears_status_bits():
     assert not dma.read(R.MM2S.DMASR) & R.SR_ERR_IRQ
 
 
+@pytest.mark.parametrize("length", [8, 6, 5])
+def test_dma_model_sends_whole_words_and_zero_fills_a_trailing_partial_one(length):
+    """MM2S reads LENGTH bytes of DDR at the transfer and streams 32-bit words, little-endian; bytes past
+    LENGTH in the last word are zero, not what DDR holds there, and a later write to DDR changes nothing."""
+    from lenet_pynq.sim.dma_model import AxiDmaModel
+    from lenet_pynq.sim.memory import DeviceMemory
+
+    class Capture:
+        def __init__(self):
+            self.words = []
+
+        def send(self, words):
+            self.words.append(words)
+
+        def sent(self):
+            return True
+
+        def receive(self):
+            return np.zeros(0, np.uint32), False
+
+    memory, stream = DeviceMemory(), Capture()
+    buf = memory.allocate(None, (8,), np.uint8)
+    buf[:] = [1, 2, 3, 4, 5, 6, 7, 8]
+    memory.flush(0, 0, 8)
+    dma = AxiDmaModel(memory, stream)
+    dma.write(R.MM2S.DMACR, R.CR_RS)
+    dma.write(R.MM2S.ADDR, buf.device_address)
+    dma.write(R.MM2S.LENGTH, length)
+    memory.write(buf.device_address, np.full(8, 0xFF, np.uint8))
+    expected = np.array([1, 2, 3, 4, 5, 6, 7, 8][:length] + [0] * (-length % 4), np.uint8).view("<u4")
+    (words,) = stream.words
+    assert words.dtype == np.uint32 and words.tolist() == expected.tolist()
+
+
 def test_the_full_mnist_test_set_gives_the_golden_models_accuracy(tmp_path):
     """All 10,000 test images through the driver, with the blob that ships with the overlay."""
     from lenet_pynq import mnist
