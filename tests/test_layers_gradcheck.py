@@ -106,38 +106,71 @@ def test_maxpool_routes_a_tied_window_to_its_first_element_and_a_cut_window_nowh
     assert dx.tolist() == [[[[0, 0, 5.0, 0, 0, 0], [0, 0, 0, 0, 0, 0]]]]
 
 
+def _tied_maps(rng, c: int, n: int, side: int, blank: int) -> np.ndarray:
+    """Small integers, with blank rows at the top: every sum exact in any order, pools with exact ties."""
+    x = np.zeros((c, n, side, side))
+    x[:, :, blank:side - 2, 2:side - 2] = rng.integers(0, 3, (c, n, side - 2 - blank, side - 4))
+    return x
+
+
+@pytest.mark.parametrize("layer, c, side, o", [("image", 1, 32, 6), ("maps", 6, 14, 16), ("maps", 2, 10, 3)])
 @pytest.mark.parametrize("n", [1, 3])
-def test_conv_pool_relu_is_conv_then_maxpool_relu_in_one_product(rng, n):
-    """conv1's one-product layer against the two layers it replaces: values, routing of ties, gradients.
+def test_conv_pool_relu_is_conv_then_maxpool_relu_in_one_product(rng, layer, c, side, o, n):
+    """The one-product layers against the two layers they replace: values, routing of ties, gradients.
 
     Small integer inputs and weights make every sum exact in either order,
     so the blank rows and the coarse values give the pools exact ties, and
     both must route them alike (rows first, then columns, to the first).
+    The one-product layers are channel-last, the others channel-major.
     """
-    x = np.zeros((1, n, 32, 32))
-    x[0, :, 10:28, 4:28] = rng.integers(0, 3, (n, 18, 24))
-    w = rng.integers(-2, 3, (6, 1, 5, 5)).astype(np.float64)
-    b = rng.integers(-3, 4, 6).astype(np.float64)
-    out, cache = layers.conv_pool_relu_forward(x, w, b)
+    x = _tied_maps(rng, c, n, side, blank=side // 3)
+    w = rng.integers(-2, 3, (o, c, 5, 5)).astype(np.float64)
+    b = rng.integers(-3, 4, o).astype(np.float64)
     z, conv_cache = layers.conv_forward(x, w, b)
     expected, pool_cache = layers.maxpool_relu_forward(z)
-    assert np.array_equal(out, expected)
-    quads = z.reshape(6, n, 14, 2, 14, 2)
+    if layer == "image":
+        out, cache = layers.conv_pool_relu_image_forward(x, w, b)
+    else:
+        out, cache = layers.conv_pool_relu_forward(np.ascontiguousarray(x.transpose(1, 2, 3, 0)), w, b)
+    assert np.array_equal(out, expected.transpose(1, 2, 3, 0))
+    quads = z.reshape(o, n, z.shape[2] // 2, 2, z.shape[3] // 2, 2)
     winners = (quads == quads.max(axis=(3, 5), keepdims=True)).sum(axis=(3, 5))
     assert ((winners > 1) & (expected > 0)).any(), "some windows must tie at a positive maximum"
-    r = rng.standard_normal(out.shape)
-    dw, db = layers.conv_pool_relu_backward(r, cache)
-    _, dw_expected, db_expected = layers.conv_backward(layers.maxpool_relu_backward(r, pool_cache), conv_cache,
-                                                       need_dx=False)
+    r = rng.standard_normal(expected.shape)
+    dx_expected, dw_expected, db_expected = layers.conv_backward(layers.maxpool_relu_backward(r, pool_cache),
+                                                                 conv_cache)
+    r_last = np.ascontiguousarray(r.transpose(1, 2, 3, 0))
+    if layer == "image":
+        dw, db = layers.conv_pool_relu_image_backward(r_last, cache)
+    else:
+        dx, dw, db = layers.conv_pool_relu_backward(r_last, cache)
+        np.testing.assert_allclose(dx.transpose(3, 0, 1, 2), dx_expected, rtol=0,
+                                   atol=1e-12 * np.abs(dx_expected).max())
     np.testing.assert_allclose(dw, dw_expected, rtol=0, atol=1e-12 * np.abs(dw_expected).max())
     np.testing.assert_allclose(db, db_expected, rtol=0, atol=1e-12 * np.abs(db_expected).max())
 
 
-@pytest.mark.parametrize("x_shape, w_shape", [((2, 1, 32, 32), (6, 2, 5, 5)), ((2, 1, 32, 32), (6, 1, 5, 5)),
-                                              ((1, 1, 30, 32), (6, 1, 5, 5))])
-def test_conv_pool_relu_refuses_shapes_it_cannot_tile(x_shape, w_shape):
-    with pytest.raises(ValueError, match="one channel and outputs in whole 4 x 4 tiles .use conv_forward"):
-        layers.conv_pool_relu_forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(6))
+def test_conv_pool_relu_gradients_against_finite_differences(rng):
+    x = rng.standard_normal((2, 10, 10, 3))
+    w, b = rng.standard_normal((4, 3, 5, 5)), rng.standard_normal(4)
+    out, cache = layers.conv_pool_relu_forward(x, w, b)
+    assert 0 < (out > 0).mean() < 1, "some windows must be cut by the ReLU, some not"
+    r = rng.standard_normal(out.shape)
+    dx, dw, db = layers.conv_pool_relu_backward(r, cache)
+    loss = lambda: float((layers.conv_pool_relu_forward(x, w, b)[0] * r).sum())
+    for analytic, v in ((dx, x), (dw, w), (db, b)):
+        assert_close(analytic, numeric_grad(loss, v))
+
+
+@pytest.mark.parametrize("forward, x_shape, w_shape", [
+    (layers.conv_pool_relu_image_forward, (2, 1, 32, 32), (6, 2, 5, 5)),
+    (layers.conv_pool_relu_image_forward, (2, 1, 32, 32), (6, 1, 5, 5)),
+    (layers.conv_pool_relu_image_forward, (1, 1, 30, 32), (6, 1, 5, 5)),
+    (layers.conv_pool_relu_forward, (1, 14, 14, 6), (16, 5, 5, 5)),
+    (layers.conv_pool_relu_forward, (1, 13, 14, 6), (16, 6, 5, 5))])
+def test_conv_pool_relu_refuses_shapes_it_cannot_tile(forward, x_shape, w_shape):
+    with pytest.raises(ValueError, match=r"outputs in whole \d x \d tiles \(use conv_forward"):
+        forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]))
 
 
 def test_relu_and_linear_gradients(rng):
@@ -240,9 +273,9 @@ def test_trace_has_every_activation_and_fc1_reads_pool2_in_c_order(rng):
     assert np.allclose(trace["conv1"], conv1.transpose(1, 0, 2, 3), atol=1e-5)
 
 
-def test_a_traced_forward_takes_conv1_in_two_layers_and_agrees_with_the_one_product_layer(rng):
-    """With ``trace`` the model forms conv1's maps (conv_forward, maxpool_relu_forward); without, it does not
-    (conv_pool_relu_forward): the same logits up to float rounding, and backward works after either."""
+def test_a_traced_forward_takes_the_two_layer_path_and_agrees_with_the_one_product_layers(rng):
+    """With ``trace`` the model forms the conv layers' maps (conv_forward, maxpool_relu_forward); without, it
+    does not (conv_pool_relu_*): the same logits up to float rounding, and backward works after either."""
     net = model.LeNet5(seed=2)
     images = rng.integers(0, 256, (4, 28, 28)).astype(np.uint8)
     images[:, :6] = 0

@@ -4,6 +4,10 @@ Feature maps are channel-major, ``(C, N, H, W)``: one channel of the whole
 batch is one long contiguous row. That makes im2col a single strided copy
 and col2im 2*K whole-array additions, with no Python loop over pixels,
 channels or samples. Fully connected layers take ``(N, features)``.
+Training's fast path fuses each convolution with its pool and ReLU into one
+band-matrix product on channel-last maps (``conv_pool_relu_*``); the
+channel-major layers remain the reference it is tested against, and the
+path of a forward that records every activation.
 
 The functions are dtype-generic: the model runs them in float32, the
 gradient checks in float64.
@@ -68,67 +72,122 @@ def conv_backward(dout: np.ndarray, cache, need_dx: bool = True):
     return dx, dw, db
 
 
-# --- conv1: convolution, max-pool 2x2 and ReLU as one band-matrix product ------
+# --- convolution, max-pool 2x2 and ReLU as one band-matrix product ---------------
+#
+# Training's fast path: the same functions as conv_forward then maxpool_relu_forward, each layer one product
+# of its windows with the band matrix of its weights (lenet_pynq.band), whose output holds the four members
+# of every pool quad in four blocks, so the pool compares whole blocks. Maps are channel-last, (N, H, W, C):
+# a window of a channel-last map is a few long runs. The sums run in another order than conv_forward's, so
+# values agree up to float rounding; the pool's masks follow maxpool_relu_forward's rule (_pool_relu).
+# Measured here, one BLAS thread, batch 64, forward and backward per image: conv1 46 us against about 70
+# for conv_forward, maxpool_relu_forward and their backwards (whose products have 6 rows by 25 columns
+# and run BLAS at a fraction of its speed), conv2 57 us against 101.
 
-# Output rows x columns per window of conv_pool_relu_forward. Measured here on conv1, one BLAS thread, batch
-# 64, per image: forward and backward 46 us (27 + 19) against about 70 for conv_forward, maxpool_relu_forward
-# and their backwards, whose products have 6 rows by 25 columns and run BLAS at a fraction of its speed.
-CONV_POOL_TILE = (4, 4)
+IMAGE_TILE = (4, 4)  # conv1: output rows x columns per window (the golden model's conv1 tile)
+MAP_TILE = (2, 2)  # conv2: one pool quad per window
 
 
-def conv_pool_relu_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
-    """relu(maxpool(conv(x) + b)) of one input channel, x (1, N, H, W) -> (out (O, N, Ho/2, Wo/2), cache).
+def conv_pool_relu_image_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
+    """relu(maxpool(conv(x) + b)) of images x (1, N, H, W) -> (out (N, Ho/2, Wo/2, O) channel-last, cache).
 
-    conv_forward then maxpool_relu_forward, in one product with the band
-    matrix of w (``lenet_pynq.band``): the windows are R+K-1 x B+K-1 pieces
-    of the image, one per tile of R x B outputs, copied in long runs from
-    strips of R+K-1 rows stored column by column. The outputs come out with
-    the four members of every pool quad in the four quarters of the rows,
-    so the pool compares whole blocks, and its masks follow
-    maxpool_relu_forward's rule (rows first, ties to the first). The sums
-    run in another order than conv_forward's, so the values agree up to
-    float rounding. The input's gradient is not computed: conv1 reads the
-    images.
+    The windows, R+K-1 x B+K-1 pieces of the image, one per tile of R x B
+    outputs, are copied in long runs from strips of R+K-1 rows stored
+    column by column (``lenet_pynq.band``). The input's gradient is not
+    computed: conv1 reads the images.
     """
     channels, n, h, width = x.shape
     o, ci, k, _ = w.shape
-    r, c = CONV_POOL_TILE
+    r, c = IMAGE_TILE
     tiles_y, tiles_x = (h - k + 1) // r, (width - k + 1) // c
     if channels != 1 or ci != 1 or tiles_y * r != h - k + 1 or tiles_x * c != width - k + 1:
-        raise ValueError(f"conv_pool_relu_forward: {channels} input channel(s), weights for {ci}, outputs "
+        raise ValueError(f"conv_pool_relu_image_forward: {channels} input channel(s), weights for {ci}, outputs "
                          f"{h - k + 1} x {width - k + 1}; it takes one channel and outputs in whole {r} x {c} tiles "
                          "(use conv_forward and maxpool_relu_forward for other layers)")
     strips = np.empty((n, tiles_y, width, r + k - 1), x.dtype)  # every element written: x is already padded
-    for strip_row, image_rows in band.strip_copies(strips, CONV_POOL_TILE, k, pad=0):
+    for strip_row, image_rows in band.strip_copies(strips, IMAGE_TILE, k, pad=0):
         np.copyto(strip_row, x[0, :, image_rows])
-    windows = band.strip_windows(strips, CONV_POOL_TILE, k).reshape(n * tiles_y * tiles_x, -1)  # copies
-    z = band.banded(w, CONV_POOL_TILE, column_major=True) @ windows.T
+    windows = band.strip_windows(strips, IMAGE_TILE, k).reshape(n * tiles_y * tiles_x, -1)  # copies
+    z = band.banded(w, IMAGE_TILE, column_major=True) @ windows.T
     z += np.tile(b, r * c)[:, None]
     quarters = z.reshape(2, 2, -1)  # [y % 2, x % 2]: (y // 2, x // 2, o) by (n, tile row, tile column)
     pooled, lower, left, right = _pool_relu(quarters[0], quarters[1], lambda rows: (rows[0], rows[1]))
-    out = np.empty((o, n, tiles_y * r // 2, tiles_x * c // 2), z.dtype)
-    np.copyto(out.reshape(o, n, tiles_y, r // 2, tiles_x, c // 2),
-              pooled.reshape(r // 2, c // 2, o, n, tiles_y, tiles_x).transpose(2, 3, 4, 0, 5, 1))
+    out = np.empty((n, tiles_y * r // 2, tiles_x * c // 2, o), z.dtype)
+    np.copyto(out.reshape(n, tiles_y, r // 2, tiles_x, c // 2, o),
+              pooled.reshape(r // 2, c // 2, o, n, tiles_y, tiles_x).transpose(3, 4, 0, 5, 1, 2))
     return out, (w.shape, windows, lower, left, right)
 
 
-def conv_pool_relu_backward(dout: np.ndarray, cache):
-    """dout (O, N, Ho/2, Wo/2) -> (dw, db) of conv_pool_relu_forward."""
+def conv_pool_relu_image_backward(dout: np.ndarray, cache):
+    """dout (N, Ho/2, Wo/2, O) -> (dw, db) of conv_pool_relu_image_forward."""
     shape, windows, lower, left, right = cache
-    o, n, hp, wp = dout.shape
-    r, c = CONV_POOL_TILE
+    n, hp, wp, o = dout.shape
+    r, c = IMAGE_TILE
     tiles_y, tiles_x = hp * 2 // r, wp * 2 // c
     dpooled = np.empty((r // 2, c // 2, o, n, tiles_y, tiles_x), dout.dtype)
-    np.copyto(dpooled.transpose(2, 3, 4, 0, 5, 1), dout.reshape(o, n, tiles_y, r // 2, tiles_x, c // 2))
+    np.copyto(dpooled.transpose(3, 4, 0, 5, 1, 2), dout.reshape(n, tiles_y, r // 2, tiles_x, c // 2, o))
     dpooled = dpooled.reshape(-1)
     dz = np.empty((2, 2, dpooled.size), dout.dtype)  # [y % 2, x % 2], as the forward's quarters
-    for column, mask in enumerate((left, right)):
-        np.multiply(dpooled, mask, out=dz[0, column])
-        np.multiply(dz[0, column], lower[column], out=dz[1, column])
-        dz[0, column] -= dz[1, column]
+    _unpool_relu(dpooled, lower, left, right, dz[0], dz[1], lambda rows: (rows[0], rows[1]))
     dz = dz.reshape(r * c * o, -1)
-    dw = band.unbanded(dz @ windows, shape, CONV_POOL_TILE, column_major=True)
+    dw = band.unbanded(dz @ windows, shape, IMAGE_TILE, column_major=True)
     return dw, dz.sum(axis=1).reshape(-1, o).sum(axis=0)
+
+
+def conv_pool_relu_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
+    """relu(maxpool(conv(x) + b)) of channel-last maps x (N, H, W, C) -> (out (N, Ho/2, Wo/2, O), cache).
+
+    One window per pool quad: K+1 rows of (K+1) * C values, each a
+    contiguous run of x. The outputs come out per window as (y % 2, x % 2,
+    o), so the pool's four blocks are column blocks of the product.
+    """
+    n, h, width, ci = x.shape
+    o, _, k, _ = w.shape
+    r, c = MAP_TILE
+    tiles_y, tiles_x = (h - k + 1) // r, (width - k + 1) // c
+    if w.shape[1] != ci or tiles_y * r != h - k + 1 or tiles_x * c != width - k + 1:
+        raise ValueError(f"conv_pool_relu_forward: maps of {ci} channel(s), weights for {w.shape[1]}, outputs "
+                         f"{h - k + 1} x {width - k + 1}; it takes maps of the weights' channels and outputs in "
+                         f"whole {r} x {c} tiles (use conv_forward and maxpool_relu_forward for other layers)")
+    x = np.ascontiguousarray(x)
+    windows = np.ndarray((n, tiles_y, tiles_x, r + k - 1, (c + k - 1) * ci), x.dtype, x,
+                         strides=(x.strides[0], r * x.strides[1], c * x.strides[2], x.strides[1], x.itemsize))
+    windows = windows.reshape(n * tiles_y * tiles_x, -1)  # copies
+    m = band.banded(w, MAP_TILE)
+    z = windows @ m.T
+    z += np.tile(b, r * c)
+    pooled, lower, left, right = _pool_relu(z[:, :2 * o], z[:, 2 * o:], lambda rows: (rows[:, :o], rows[:, o:]))
+    return pooled.reshape(n, tiles_y, tiles_x, o), (x.shape, w.shape, windows, m, lower, left, right)
+
+
+def conv_pool_relu_backward(dout: np.ndarray, cache):
+    """dout (N, Ho/2, Wo/2, O) -> (dx (N, H, W, C), dw, db) of conv_pool_relu_forward.
+
+    The windows' gradients are added back into dx in 3 x (K+1) strided
+    additions: windows one row of tiles apart never share a row for a given
+    row offset, and windows three tiles apart never share a column, so each
+    addition writes every element of dx at most once.
+    """
+    (n, h, width, ci), shape, windows, m, lower, left, right = cache
+    o, _, k, _ = shape
+    r, c = MAP_TILE
+    dpooled = dout.reshape(-1, o)
+    dz = np.empty((len(dpooled), r * c * o), dout.dtype)  # columns (y % 2, x % 2, o), as the forward's
+    _unpool_relu(dpooled, lower, left, right, dz[:, :2 * o], dz[:, 2 * o:], lambda rows: (rows[:, :o], rows[:, o:]))
+    dw = band.unbanded(dz.T @ windows, shape, MAP_TILE)
+    db = dz.sum(axis=0).reshape(-1, o).sum(axis=0)
+    tiles_y, tiles_x = (h - k + 1) // r, (width - k + 1) // c
+    run = (c + k - 1) * ci
+    dwindows = (dz @ m).reshape(n, tiles_y, tiles_x, r + k - 1, run)
+    dx = np.zeros((n, h, width * ci), dout.dtype)
+    e = dx.itemsize
+    apart = -(-(c + k - 1) // c)  # tiles between windows that share no column
+    for row in range(r + k - 1):
+        for first in range(apart):
+            part = dwindows[:, :, first::apart, row]
+            target = np.ndarray(part.shape, dx.dtype, dx, offset=(row * width + c * first) * ci * e,
+                                strides=(dx.strides[0], r * dx.strides[1], apart * c * ci * e, e))
+            target += part
+    return dx.reshape(n, h, width, ci), dw, db
 
 
 # --- max-pool 2x2, stride 2, then ReLU --------------------------------------
@@ -145,13 +204,14 @@ def maxpool_relu_forward(x: np.ndarray):
     """
     c, n, h, w = x.shape
     pairs = x.reshape(c, n, h // 2, 2, w)
-
-    def columns(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pair = rows.reshape(c, n, h // 2, w // 2, 2)
-        return pair[..., 0], pair[..., 1]
-
-    out, lower_wins, left, right = _pool_relu(pairs[:, :, :, 0], pairs[:, :, :, 1], columns)
+    out, lower_wins, left, right = _pool_relu(pairs[:, :, :, 0], pairs[:, :, :, 1], _column_pairs)
     return out, (x.shape, lower_wins, left, right)
+
+
+def _column_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The left and right members of 2x2 windows in rows (..., W): views (..., W/2), the last axis contiguous."""
+    pair = rows.reshape(rows.shape[:-1] + (rows.shape[-1] // 2, 2))
+    return pair[..., 0], pair[..., 1]
 
 
 def _pool_relu(top: np.ndarray, bottom: np.ndarray, columns):
@@ -175,14 +235,19 @@ def _pool_relu(top: np.ndarray, bottom: np.ndarray, columns):
 
 def maxpool_relu_backward(dout: np.ndarray, cache) -> np.ndarray:
     (c, n, h, w), lower_wins, left, right = cache
-    drows = np.empty((c, n, h // 2, w // 2, 2), dtype=dout.dtype)
-    np.multiply(dout, left, out=drows[..., 0])
-    np.multiply(dout, right, out=drows[..., 1])
-    drows = drows.reshape(c, n, h // 2, w)
     dx = np.empty((c, n, h // 2, 2, w), dtype=dout.dtype)
-    np.multiply(drows, lower_wins, out=dx[:, :, :, 1])
-    np.subtract(drows, dx[:, :, :, 1], out=dx[:, :, :, 0])
+    _unpool_relu(dout, lower_wins, left, right, dx[:, :, :, 0], dx[:, :, :, 1], _column_pairs)
     return dx.reshape(c, n, h, w)
+
+
+def _unpool_relu(dout: np.ndarray, lower, left, right, top: np.ndarray, bottom: np.ndarray, columns) -> None:
+    """The gradient of :func:`_pool_relu` into its inputs' places ``top`` and ``bottom``, with the same
+    ``columns``: each window's gradient goes to the member that won, and nowhere if the ReLU cut it."""
+    for column, mask in enumerate((left, right)):
+        winners_top, winners_bottom = columns(top)[column], columns(bottom)[column]
+        np.multiply(dout, mask, out=winners_top)
+        np.multiply(winners_top, columns(lower)[column], out=winners_bottom)
+        winners_top -= winners_bottom
 
 
 # --- ReLU -------------------------------------------------------------------

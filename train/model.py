@@ -132,15 +132,17 @@ def _forward(p: dict[str, np.ndarray], x: np.ndarray, trace: dict | None = None)
     cache = {}
     # Channel-major from here on; for one input channel this is a view.
     h = x.transpose(1, 0, 2, 3)
-    if trace is None:
-        pool1, cache["conv1+pool1"] = layers.conv_pool_relu_forward(h, p["conv1.w"], p["conv1.b"])
-    else:  # conv1's maps before pooling, which the one-product layer never forms
+    n = x.shape[0]
+    if trace is None:  # one product per conv layer, channel-last maps (layers.conv_pool_relu_*)
+        pool1, cache["conv1+pool1"] = layers.conv_pool_relu_image_forward(h, p["conv1.w"], p["conv1.b"])
+        pool2, cache["conv2+pool2"] = layers.conv_pool_relu_forward(pool1, p["conv2.w"], p["conv2.b"])
+        flat = pool2.transpose(0, 3, 1, 2).reshape(n, _POOL2_FEATURES)  # i = c*25 + y*5 + x
+    else:  # the conv layers' maps before pooling, which the one-product layers never form
         z1, cache["conv1"] = layers.conv_forward(h, p["conv1.w"], p["conv1.b"])
         pool1, cache["pool1"] = layers.maxpool_relu_forward(z1)
-    z2, cache["conv2"] = layers.conv_forward(pool1, p["conv2.w"], p["conv2.b"])
-    pool2, cache["pool2"] = layers.maxpool_relu_forward(z2)
-    n = x.shape[0]
-    flat = pool2.transpose(1, 0, 2, 3).reshape(n, _POOL2_FEATURES)  # i = c*25 + y*5 + x
+        z2, cache["conv2"] = layers.conv_forward(pool1, p["conv2.w"], p["conv2.b"])
+        pool2, cache["pool2"] = layers.maxpool_relu_forward(z2)
+        flat = pool2.transpose(1, 0, 2, 3).reshape(n, _POOL2_FEATURES)
     h, cache["fc1"] = layers.linear_forward(flat, p["fc1.w"], p["fc1.b"])
     fc1, cache["relu3"] = layers.relu_forward(h)
     h, cache["fc2"] = layers.linear_forward(fc1, p["fc2.w"], p["fc2.b"])
@@ -165,13 +167,13 @@ def _backward(p: dict[str, np.ndarray], c: dict, dlogits: np.ndarray) -> dict[st
     d, g["fc2.w"], g["fc2.b"] = layers.linear_backward(d, c["fc2"])
     d = layers.relu_backward(d, c["relu3"])
     d, g["fc1.w"], g["fc1.b"] = layers.linear_backward(d, c["fc1"])
-    n = dlogits.shape[0]
-    d = d.reshape((n,) + contract.ACTIVATIONS[4][1]).transpose(1, 0, 2, 3)
-    d = layers.maxpool_relu_backward(d, c["pool2"])
-    d, g["conv2.w"], g["conv2.b"] = layers.conv_backward(d, c["conv2"])
-    if "conv1+pool1" in c:
-        g["conv1.w"], g["conv1.b"] = layers.conv_pool_relu_backward(d, c["conv1+pool1"])
+    d = d.reshape((dlogits.shape[0],) + contract.ACTIVATIONS[4][1])  # (N, C, H, W)
+    if "conv2+pool2" in c:
+        d, g["conv2.w"], g["conv2.b"] = layers.conv_pool_relu_backward(d.transpose(0, 2, 3, 1), c["conv2+pool2"])
+        g["conv1.w"], g["conv1.b"] = layers.conv_pool_relu_image_backward(d, c["conv1+pool1"])
     else:
+        d = layers.maxpool_relu_backward(d.transpose(1, 0, 2, 3), c["pool2"])
+        d, g["conv2.w"], g["conv2.b"] = layers.conv_backward(d, c["conv2"])
         d = layers.maxpool_relu_backward(d, c["pool1"])
         _, g["conv1.w"], g["conv1.b"] = layers.conv_backward(d, c["conv1"], need_dx=False)
     return {name: g[name] for name in PARAM_NAMES}
