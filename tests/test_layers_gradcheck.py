@@ -166,11 +166,33 @@ def test_conv_pool_relu_gradients_against_finite_differences(rng):
     (layers.conv_pool_relu_image_forward, (2, 1, 32, 32), (6, 2, 5, 5)),
     (layers.conv_pool_relu_image_forward, (2, 1, 32, 32), (6, 1, 5, 5)),
     (layers.conv_pool_relu_image_forward, (1, 1, 30, 32), (6, 1, 5, 5)),
+    (layers.conv_pool_relu_image_forward, (1, 1, 36, 32), (6, 1, 5, 5)),  # not square
     (layers.conv_pool_relu_forward, (1, 14, 14, 6), (16, 5, 5, 5)),
-    (layers.conv_pool_relu_forward, (1, 13, 14, 6), (16, 6, 5, 5))])
+    (layers.conv_pool_relu_forward, (1, 13, 14, 6), (16, 6, 5, 5)),
+    (layers.conv_pool_relu_forward, (1, 4, 14, 6), (16, 6, 5, 5)),  # no row of tiles
+    (layers.conv_pool_relu_forward, (6, 1, 14, 14), (16, 6, 5, 5))])  # channel-major by mistake
 def test_conv_pool_relu_refuses_shapes_it_cannot_tile(forward, x_shape, w_shape):
-    with pytest.raises(ValueError, match=r"outputs in whole \d x \d tiles \(use conv_forward"):
+    with pytest.raises(ValueError, match=r"whole \d x \d tiles \(use conv_forward and maxpool_relu_forward"):
         forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0]))
+
+
+@pytest.mark.parametrize("h, w, c, k", [(10, 14, 3, 5), (14, 10, 2, 5), (8, 12, 2, 3), (6, 6, 1, 5), (9, 11, 2, 2)])
+def test_conv_pool_relu_on_maps_of_other_shapes_and_kernels(rng, h, w, c, k):
+    """Non-square maps, other kernels (windows 1 or 2 tiles apart), a single tile: the scatter of the windows'
+    gradients, written for LeNet's conv2, must hold for all."""
+    x = np.ascontiguousarray(_tied_maps(rng, c, 2, max(h, w), blank=2)[:, :, :h, :w].transpose(1, 2, 3, 0))
+    weights, bias = rng.integers(-2, 3, (3, c, k, k)).astype(np.float64), rng.integers(-3, 4, 3).astype(np.float64)
+    out, cache = layers.conv_pool_relu_forward(x, weights, bias)
+    z, conv_cache = layers.conv_forward(x.transpose(3, 0, 1, 2), weights, bias)
+    expected, pool_cache = layers.maxpool_relu_forward(z)
+    assert np.array_equal(out, expected.transpose(1, 2, 3, 0))
+    r = rng.standard_normal(out.shape)
+    dx, dw, db = layers.conv_pool_relu_backward(r, cache)
+    dx_ref, dw_ref, db_ref = layers.conv_backward(layers.maxpool_relu_backward(r.transpose(3, 0, 1, 2), pool_cache),
+                                                  conv_cache)
+    np.testing.assert_allclose(dx.transpose(3, 0, 1, 2), dx_ref, rtol=0, atol=1e-12 * np.abs(dx_ref).max())
+    np.testing.assert_allclose(dw, dw_ref, rtol=0, atol=1e-12 * np.abs(dw_ref).max())
+    np.testing.assert_allclose(db, db_ref, rtol=0, atol=1e-12 * np.abs(db_ref).max())
 
 
 def test_relu_and_linear_gradients(rng):

@@ -87,33 +87,47 @@ IMAGE_TILE = (4, 4)  # conv1: output rows x columns per window (the golden model
 MAP_TILE = (2, 2)  # conv2: one pool quad per window
 
 
+def _leading_pair(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The left and right members of conv1's quads: rows[x % 2] (conv_pool_relu_image_*)."""
+    return rows[0], rows[1]
+
+
+def _column_halves(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The left and right members of conv2's quads: the two halves of the columns (conv_pool_relu_*)."""
+    half = rows.shape[-1] // 2
+    return rows[:, :half], rows[:, half:]
+
+
 def conv_pool_relu_image_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
-    """relu(maxpool(conv(x) + b)) of images x (1, N, H, W) -> (out (N, Ho/2, Wo/2, O) channel-last, cache).
+    """relu(maxpool(conv(x) + b)) of square images x (1, N, H, H) -> (out (N, Ho/2, Ho/2, O), cache).
 
     The windows, R+K-1 x B+K-1 pieces of the image, one per tile of R x B
     outputs, are copied in long runs from strips of R+K-1 rows stored
-    column by column (``lenet_pynq.band``). The input's gradient is not
-    computed: conv1 reads the images.
+    column by column (``lenet_pynq.band``). The outputs come out as rows
+    (y % 2, x % 2, y // 2, x // 2, o), so the pool's four blocks are
+    quarters of the rows. The input's gradient is not computed: conv1
+    reads the images.
     """
     channels, n, h, width = x.shape
     o, ci, k, _ = w.shape
-    r, c = IMAGE_TILE
-    tiles_y, tiles_x = (h - k + 1) // r, (width - k + 1) // c
-    if channels != 1 or ci != 1 or tiles_y * r != h - k + 1 or tiles_x * c != width - k + 1:
-        raise ValueError(f"conv_pool_relu_image_forward: {channels} input channel(s), weights for {ci}, outputs "
-                         f"{h - k + 1} x {width - k + 1}; it takes one channel and outputs in whole {r} x {c} tiles "
-                         "(use conv_forward and maxpool_relu_forward for other layers)")
-    strips = np.empty((n, tiles_y, width, r + k - 1), x.dtype)  # every element written: x is already padded
+    tile_h, tile_w = IMAGE_TILE
+    tiles_y, tiles_x = (h - k + 1) // tile_h, (width - k + 1) // tile_w
+    if channels != 1 or ci != 1 or h != width or tiles_y < 1 or tiles_y * tile_h != h - k + 1:
+        raise ValueError(f"conv_pool_relu_image_forward: {channels} input channel(s) of {h} x {width} (x must be "
+                         f"(1, N, H, W)), weights for {ci}; it takes square images of one channel whose outputs "
+                         f"are whole {tile_h} x {tile_w} tiles (use conv_forward and maxpool_relu_forward for "
+                         "other layers)")
+    strips = np.empty((n, tiles_y, width, tile_h + k - 1), x.dtype)  # all written: x is padded and square
     for strip_row, image_rows in band.strip_copies(strips, IMAGE_TILE, k, pad=0):
         np.copyto(strip_row, x[0, :, image_rows])
     windows = band.strip_windows(strips, IMAGE_TILE, k).reshape(n * tiles_y * tiles_x, -1)  # copies
     z = band.banded(w, IMAGE_TILE, column_major=True) @ windows.T
-    z += np.tile(b, r * c)[:, None]
+    z += np.tile(b, tile_h * tile_w)[:, None]
     quarters = z.reshape(2, 2, -1)  # [y % 2, x % 2]: (y // 2, x // 2, o) by (n, tile row, tile column)
-    pooled, lower, left, right = _pool_relu(quarters[0], quarters[1], lambda rows: (rows[0], rows[1]))
-    out = np.empty((n, tiles_y * r // 2, tiles_x * c // 2, o), z.dtype)
-    np.copyto(out.reshape(n, tiles_y, r // 2, tiles_x, c // 2, o),
-              pooled.reshape(r // 2, c // 2, o, n, tiles_y, tiles_x).transpose(3, 4, 0, 5, 1, 2))
+    pooled, lower, left, right = _pool_relu(quarters[0], quarters[1], _leading_pair)
+    out = np.empty((n, tiles_y * tile_h // 2, tiles_x * tile_w // 2, o), z.dtype)
+    np.copyto(out.reshape(n, tiles_y, tile_h // 2, tiles_x, tile_w // 2, o),
+              pooled.reshape(tile_h // 2, tile_w // 2, o, n, tiles_y, tiles_x).transpose(3, 4, 0, 5, 1, 2))
     return out, (w.shape, windows, lower, left, right)
 
 
@@ -121,16 +135,16 @@ def conv_pool_relu_image_backward(dout: np.ndarray, cache):
     """dout (N, Ho/2, Wo/2, O) -> (dw, db) of conv_pool_relu_image_forward."""
     shape, windows, lower, left, right = cache
     n, hp, wp, o = dout.shape
-    r, c = IMAGE_TILE
-    tiles_y, tiles_x = hp * 2 // r, wp * 2 // c
-    dpooled = np.empty((r // 2, c // 2, o, n, tiles_y, tiles_x), dout.dtype)
-    np.copyto(dpooled.transpose(3, 4, 0, 5, 1, 2), dout.reshape(n, tiles_y, r // 2, tiles_x, c // 2, o))
+    tile_h, tile_w = IMAGE_TILE
+    tiles_y, tiles_x = hp * 2 // tile_h, wp * 2 // tile_w
+    dpooled = np.empty((tile_h // 2, tile_w // 2, o, n, tiles_y, tiles_x), dout.dtype)
+    np.copyto(dpooled.transpose(3, 4, 0, 5, 1, 2), dout.reshape(n, tiles_y, tile_h // 2, tiles_x, tile_w // 2, o))
     dpooled = dpooled.reshape(-1)
     dz = np.empty((2, 2, dpooled.size), dout.dtype)  # [y % 2, x % 2], as the forward's quarters
-    _unpool_relu(dpooled, lower, left, right, dz[0], dz[1], lambda rows: (rows[0], rows[1]))
-    dz = dz.reshape(r * c * o, -1)
+    _unpool_relu(dpooled, lower, left, right, dz[0], dz[1], _leading_pair)
+    dz = dz.reshape(tile_h * tile_w * o, -1)
     dw = band.unbanded(dz @ windows, shape, IMAGE_TILE, column_major=True)
-    return dw, dz.sum(axis=1).reshape(-1, o).sum(axis=0)
+    return dw, _bias_gradient(dz.sum(axis=1), o)
 
 
 def conv_pool_relu_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
@@ -142,52 +156,59 @@ def conv_pool_relu_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
     """
     n, h, width, ci = x.shape
     o, _, k, _ = w.shape
-    r, c = MAP_TILE
-    tiles_y, tiles_x = (h - k + 1) // r, (width - k + 1) // c
-    if w.shape[1] != ci or tiles_y * r != h - k + 1 or tiles_x * c != width - k + 1:
-        raise ValueError(f"conv_pool_relu_forward: maps of {ci} channel(s), weights for {w.shape[1]}, outputs "
-                         f"{h - k + 1} x {width - k + 1}; it takes maps of the weights' channels and outputs in "
-                         f"whole {r} x {c} tiles (use conv_forward and maxpool_relu_forward for other layers)")
+    tile_h, tile_w = MAP_TILE
+    tiles_y, tiles_x = (h - k + 1) // tile_h, (width - k + 1) // tile_w
+    if (w.shape[1] != ci or min(tiles_y, tiles_x) < 1 or tiles_y * tile_h != h - k + 1
+            or tiles_x * tile_w != width - k + 1):
+        raise ValueError(f"conv_pool_relu_forward: maps of {h} x {width} x {ci} channel(s) (x must be channel-last, "
+                         f"(N, H, W, C)), weights for {w.shape[1]}; it takes maps of the weights' channels whose "
+                         f"outputs are whole {tile_h} x {tile_w} tiles (use conv_forward and maxpool_relu_forward "
+                         "for other layers)")
     x = np.ascontiguousarray(x)
-    windows = np.ndarray((n, tiles_y, tiles_x, r + k - 1, (c + k - 1) * ci), x.dtype, x,
-                         strides=(x.strides[0], r * x.strides[1], c * x.strides[2], x.strides[1], x.itemsize))
+    windows = np.ndarray((n, tiles_y, tiles_x, tile_h + k - 1, (tile_w + k - 1) * ci), x.dtype, x,
+                         strides=(x.strides[0], tile_h * x.strides[1], tile_w * x.strides[2], x.strides[1],
+                                  x.itemsize))
     windows = windows.reshape(n * tiles_y * tiles_x, -1)  # copies
     m = band.banded(w, MAP_TILE)
     z = windows @ m.T
-    z += np.tile(b, r * c)
-    pooled, lower, left, right = _pool_relu(z[:, :2 * o], z[:, 2 * o:], lambda rows: (rows[:, :o], rows[:, o:]))
+    z += np.tile(b, tile_h * tile_w)
+    pooled, lower, left, right = _pool_relu(z[:, :2 * o], z[:, 2 * o:], _column_halves)
     return pooled.reshape(n, tiles_y, tiles_x, o), (x.shape, w.shape, windows, m, lower, left, right)
 
 
 def conv_pool_relu_backward(dout: np.ndarray, cache):
     """dout (N, Ho/2, Wo/2, O) -> (dx (N, H, W, C), dw, db) of conv_pool_relu_forward.
 
-    The windows' gradients are added back into dx in 3 x (K+1) strided
-    additions: windows one row of tiles apart never share a row for a given
-    row offset, and windows three tiles apart never share a column, so each
-    addition writes every element of dx at most once.
+    The windows' gradients are added back into dx in ceil((B+K-1) / B) x
+    (R+K-1) strided additions (2 x 6 for LeNet's conv2): for a given row
+    offset, windows one row of tiles apart never share a row of dx, and
+    windows ceil((B+K-1) / B) tiles apart never share a column, so no
+    addition writes an element twice.
     """
     (n, h, width, ci), shape, windows, m, lower, left, right = cache
     o, _, k, _ = shape
-    r, c = MAP_TILE
+    tile_h, tile_w = MAP_TILE
     dpooled = dout.reshape(-1, o)
-    dz = np.empty((len(dpooled), r * c * o), dout.dtype)  # columns (y % 2, x % 2, o), as the forward's
-    _unpool_relu(dpooled, lower, left, right, dz[:, :2 * o], dz[:, 2 * o:], lambda rows: (rows[:, :o], rows[:, o:]))
+    dz = np.empty((len(dpooled), tile_h * tile_w * o), dout.dtype)  # columns (y % 2, x % 2, o), as forward's
+    _unpool_relu(dpooled, lower, left, right, dz[:, :2 * o], dz[:, 2 * o:], _column_halves)
     dw = band.unbanded(dz.T @ windows, shape, MAP_TILE)
-    db = dz.sum(axis=0).reshape(-1, o).sum(axis=0)
-    tiles_y, tiles_x = (h - k + 1) // r, (width - k + 1) // c
-    run = (c + k - 1) * ci
-    dwindows = (dz @ m).reshape(n, tiles_y, tiles_x, r + k - 1, run)
+    tiles_y, tiles_x = (h - k + 1) // tile_h, (width - k + 1) // tile_w
+    dwindows = (dz @ m).reshape(n, tiles_y, tiles_x, tile_h + k - 1, (tile_w + k - 1) * ci)
     dx = np.zeros((n, h, width * ci), dout.dtype)
     e = dx.itemsize
-    apart = -(-(c + k - 1) // c)  # tiles between windows that share no column
-    for row in range(r + k - 1):
+    apart = -(-(tile_w + k - 1) // tile_w)  # tiles between windows that share no column
+    for row in range(tile_h + k - 1):
         for first in range(apart):
             part = dwindows[:, :, first::apart, row]
-            target = np.ndarray(part.shape, dx.dtype, dx, offset=(row * width + c * first) * ci * e,
-                                strides=(dx.strides[0], r * dx.strides[1], apart * c * ci * e, e))
+            target = np.ndarray(part.shape, dx.dtype, dx, offset=(row * width + tile_w * first) * ci * e,
+                                strides=(dx.strides[0], tile_h * dx.strides[1], apart * tile_w * ci * e, e))
             target += part
-    return dx.reshape(n, h, width, ci), dw, db
+    return dx.reshape(n, h, width, ci), dw, _bias_gradient(dz.sum(axis=0), o)
+
+
+def _bias_gradient(per_output: np.ndarray, o: int) -> np.ndarray:
+    """db from a band product's summed output gradients, channel fastest in every tile position (lenet_pynq.band)."""
+    return per_output.reshape(-1, o).sum(axis=0)
 
 
 # --- max-pool 2x2, stride 2, then ReLU --------------------------------------
@@ -209,7 +230,8 @@ def maxpool_relu_forward(x: np.ndarray):
 
 
 def _column_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The left and right members of 2x2 windows in rows (..., W): views (..., W/2), the last axis contiguous."""
+    """The left and right members of 2x2 windows in rows (..., W): views (..., W/2) when rows' last axis is
+    contiguous, as every caller's is."""
     pair = rows.reshape(rows.shape[:-1] + (rows.shape[-1] // 2, 2))
     return pair[..., 0], pair[..., 1]
 

@@ -130,8 +130,7 @@ def _part_gradients(params: dict[str, np.ndarray], x: np.ndarray, labels: np.nda
 def _forward(p: dict[str, np.ndarray], x: np.ndarray, trace: dict | None = None):
     """(logits, cache) of preprocessed images ``x``; see LeNet5.forward."""
     cache = {}
-    # Channel-major from here on; for one input channel this is a view.
-    h = x.transpose(1, 0, 2, 3)
+    h = x.transpose(1, 0, 2, 3)  # (1, N, 32, 32): a view, for one input channel
     n = x.shape[0]
     if trace is None:  # one product per conv layer, channel-last maps (layers.conv_pool_relu_*)
         pool1, cache["conv1+pool1"] = layers.conv_pool_relu_image_forward(h, p["conv1.w"], p["conv1.b"])
