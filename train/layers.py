@@ -180,7 +180,7 @@ def conv_pool_relu_backward(dout: np.ndarray, cache):
     """dout (N, Ho/2, Wo/2, O) -> (dx (N, H, W, C), dw, db) of conv_pool_relu_forward.
 
     The windows' gradients are added back into dx in ceil((B+K-1) / B) x
-    (R+K-1) strided additions (2 x 6 for LeNet's conv2): for a given row
+    (R+K-1) strided additions (3 x 6 for LeNet's conv2): for a given row
     offset, windows one row of tiles apart never share a row of dx, and
     windows ceil((B+K-1) / B) tiles apart never share a column, so no
     addition writes an element twice.
