@@ -90,3 +90,14 @@ def strip_windows(strips: np.ndarray, tile: tuple[int, int], k: int) -> np.ndarr
     e = strips.itemsize
     return np.ndarray((n, count, (width - k + 1) // b, (b + k - 1) * (r + k - 1)), strips.dtype, strips,
                       strides=(strips.strides[0], strips.strides[1], b * (r + k - 1) * e, e))
+
+
+def map_windows(maps: np.ndarray, tile: tuple[int, int], k: int) -> np.ndarray:
+    """The windows of channel-last maps (n, H, W, C), one per R x B tile of outputs: a view
+    (n, tile rows, tile columns, R+K-1, (B+K-1) * C), each window R+K-1 runs of x, row-major as ``banded``'s
+    columns."""
+    r, b = tile
+    n, h, width, c = maps.shape
+    s = maps.strides
+    return np.ndarray((n, (h - k + 1) // r, (width - k + 1) // b, r + k - 1, (b + k - 1) * c), maps.dtype, maps,
+                      strides=(s[0], r * s[1], b * s[2], s[1], maps.itemsize))

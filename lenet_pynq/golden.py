@@ -371,12 +371,9 @@ class _ConvBlock:
             r // 2, b // 2, c1, n, strips, strips).transpose(3, 4, 0, 5, 1, 2))  # rows -> channel-last
 
         (r, b) = _TILE["conv2"]
-        tiles = (side1 - k + 1) // r
-        view = np.ndarray((n, tiles, tiles, r + k - 1, (b + k - 1) * c1), pool1.dtype, pool1,
-                          strides=(pool1.strides[0], r * pool1.strides[1], b * pool1.strides[2],
-                                   pool1.strides[1], pool1.itemsize))
+        view = band.map_windows(pool1, (r, b), k)
         self.conv2_windows = (np.empty(view.shape, np.float32), view)
-        self.conv2_product = self.conv2_windows[0].reshape(n * tiles * tiles, -1)
+        self.conv2_product = self.conv2_windows[0].reshape(-1, view.shape[-2] * view.shape[-1])
         self.conv2_acc = np.empty((len(self.conv2_product), r * b * C.LAYERS[1].weight_shape[0]), np.float32)
         self.conv2_pool = _PoolQuads(self.conv2_acc, axis=1)
 

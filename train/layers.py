@@ -164,11 +164,7 @@ def conv_pool_relu_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray):
                          f"(N, H, W, C)), weights for {w.shape[1]}; it takes maps of the weights' channels whose "
                          f"outputs are whole {tile_h} x {tile_w} tiles (use conv_forward and maxpool_relu_forward "
                          "for other layers)")
-    x = np.ascontiguousarray(x)
-    windows = np.ndarray((n, tiles_y, tiles_x, tile_h + k - 1, (tile_w + k - 1) * ci), x.dtype, x,
-                         strides=(x.strides[0], tile_h * x.strides[1], tile_w * x.strides[2], x.strides[1],
-                                  x.itemsize))
-    windows = windows.reshape(n * tiles_y * tiles_x, -1)  # copies
+    windows = band.map_windows(np.ascontiguousarray(x), MAP_TILE, k).reshape(n * tiles_y * tiles_x, -1)  # copies
     m = band.banded(w, MAP_TILE)
     z = windows @ m.T
     z += np.tile(b, tile_h * tile_w)
