@@ -149,10 +149,10 @@ _K = C.LAYERS[0].weight_shape[-1]  # 5: both convolutions' kernel side
 # with 2 x 2 took 2.9 and 14.3 us (1 x 2: 5.1 and 16.9 us). Both sides must divide the output side (28,
 # 10) and be even (pool pairs).
 _TILE = {"conv1": (4, 4), "conv2": (2, 2)}
-# Images whose convolutions run together inside a pass: their arrays (2 MB) then stay in the core's
-# cache from one step to the next. One thread, 25 interleaved rounds of 1,024 images, time per image
-# relative to the former passes of 64 convolved at once: blocks of 32 in passes of 64 0.82, of 128 0.81,
-# blocks of 16 in passes of 128 0.83 (one block of 32 per pass: 0.87).
+# Images whose convolutions run together inside a pass: the arrays a step touches (about 2.5 MB of a block's
+# 3.5) then stay in the core's cache from one step to the next. One thread, 25 interleaved rounds of 1,024
+# images, time per image relative to the former passes of 64 convolved at once: blocks of 32 in passes of 64
+# 0.82, of 128 0.81, blocks of 16 in passes of 128 0.83 (one block of 32 per pass: 0.87).
 _CONV_BLOCK = 32
 
 
